@@ -1,0 +1,131 @@
+//! `slate`: run, launch, inspect, validate and benchmark Slate pipelines.
+//!
+//! A thin binary: it parses arguments, shows progress and maps outcomes to
+//! exit codes (0 done, 1 runtime error, 2 bad input). The work is in the
+//! `slate-pipeline` and `gstslate` libraries.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod bench;
+mod inspect;
+mod live;
+
+/// Slate: a GStreamer media engine with WASM and Lua stages.
+#[derive(Parser)]
+#[command(name = "slate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline file (TOML) until it ends; Ctrl-C stops it cleanly.
+    Run {
+        file: PathBuf,
+        /// Override a property: ELEMENT.PROPERTY=VALUE (repeatable).
+        #[arg(long = "set", value_name = "ELEMENT.PROPERTY=VALUE")]
+        overrides: Vec<String>,
+        /// Stop after this long (e.g. 30s, 1500ms, 00:01:00), overriding the file.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
+    /// Run a gst-launch-1.0 style pipeline line.
+    Launch {
+        description: String,
+        /// Stop after this long.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
+    /// Describe an element, or list Slate's elements.
+    Inspect {
+        element: Option<String>,
+        /// List every installed element, not only Slate's.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Check pipeline files without running them.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        what: bench::Bench,
+    },
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    gstslate::model::parse_time(text)
+}
+
+/// Why the command failed, which decides the exit code.
+pub enum Failure {
+    /// The user's input is wrong (exit 2).
+    BadInput(anyhow::Error),
+    /// Something failed while running (exit 1).
+    Runtime(anyhow::Error),
+}
+
+impl From<slate_pipeline::PipelineError> for Failure {
+    fn from(e: slate_pipeline::PipelineError) -> Self {
+        Failure::BadInput(e.into())
+    }
+}
+
+impl From<slate_pipeline::RunError> for Failure {
+    fn from(e: slate_pipeline::RunError) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,slate=info,slate_pipeline=info")),
+        )
+        .init();
+    if let Err(e) = init_gstreamer() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(1);
+    }
+    let result = match cli.command {
+        Command::Run {
+            file,
+            overrides,
+            duration,
+        } => live::run_file(&file, &overrides, duration),
+        Command::Launch { description, duration } => live::run_launch(&description, duration),
+        Command::Inspect { element, all } => inspect::inspect(element.as_deref(), all),
+        Command::Validate { files } => live::validate(&files),
+        Command::Bench { what } => bench::bench(what),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+        Err(Failure::BadInput(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Starts GStreamer with Slate's elements and the gst-plugins-rs elements
+/// Slate ships statically.
+fn init_gstreamer() -> anyhow::Result<()> {
+    gst::init()?;
+    gstslate::plugin_register_static()?;
+    gsthlssink3::plugin_register_static()?;
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The `slate` GStreamer plugin.
+//!
+//! Built as a `cdylib` (`libgstslate.so`) so `GST_PLUGIN_PATH=<dir>
+//! gst-inspect-1.0 slate` lists its elements, and as an `rlib` so the `slate`
+//! CLI registers it statically with [`plugin_register_static`].
+//!
+//! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out).
+//! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
+
+use gst::glib;
+
+mod meta;
+pub mod metalog;
+pub mod shottag;
+
+pub use meta::SlateMeta;
+pub use slate_meta as model;
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    shottag::register(plugin)?;
+    metalog::register(plugin)?;
+    Ok(())
+}
+
+gst::plugin_define!(
+    slate,
+    env!("CARGO_PKG_DESCRIPTION"),
+    plugin_init,
+    concat!(env!("CARGO_PKG_VERSION"), "-", env!("COMMIT_ID")),
+    "MPL",
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_NAME"),
+    env!("CARGO_PKG_REPOSITORY"),
+    env!("BUILD_REL_DATE")
+);
