@@ -1,1 +1,122 @@
+//! Helpers for the end-to-end tests: the freshly built `slate` binary and
+//! plugin, a scratch folder to run in, and ffprobe (not ours) to judge media.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the repo")
+        .to_path_buf()
+}
+
+/// The cargo output folder this test binary was built into (`target/debug`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Builds the `slate` binary and the plugin library once, with the same
+/// profile and target folder as the tests, so they are never stale.
+fn build_once() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = profile_dir();
+        let profile = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") => "dev".to_owned(),
+            Some(other) => other.to_owned(),
+            None => "dev".to_owned(),
+        };
+        let target_dir = dir.parent().expect("target/<profile>").to_path_buf();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "slate-cli",
+                "-p",
+                "gst-plugin-slate",
+                "--profile",
+                &profile,
+            ])
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .current_dir(repo())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building slate and the plugin failed");
+        dir
+    })
+}
+
+/// The `slate` binary.
+pub fn slate_bin() -> PathBuf {
+    build_once().join("slate")
+}
+
+/// The folder holding `libgstslate.so`, for GST_PLUGIN_PATH.
+pub fn plugin_dir() -> PathBuf {
+    build_once().clone()
+}
+
+/// A `slate` command run in `cwd`, with backtraces on so a panic would show.
+pub fn slate(cwd: &Path) -> Command {
+    let mut command = Command::new(slate_bin());
+    command.current_dir(cwd).env("RUST_BACKTRACE", "1").env("NO_COLOR", "1");
+    command
+}
+
+/// Stdout and stderr of a finished command, as text.
+pub fn texts(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Panics if a panic or backtrace shows in `stderr`.
+pub fn assert_no_panic(stderr: &str, what: &str) {
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+        "{what} panicked:\n{stderr}"
+    );
+}
+
+/// ffprobe's JSON description of a media file (streams and format).
+pub fn ffprobe(path: &Path) -> serde_json::Value {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed (the setup installs ffmpeg)");
+    assert!(
+        output.status.success(),
+        "ffprobe cannot read {}: {}",
+        path.display(),
+        texts(&output).1
+    );
+    serde_json::from_slice(&output.stdout).expect("ffprobe prints JSON")
+}
+
+/// The duration ffprobe reports for a file, in seconds.
+pub fn duration_of(probe: &serde_json::Value) -> f64 {
+    probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("a duration")
+}
+
+/// Reads a JSON Lines file.
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect()
+}

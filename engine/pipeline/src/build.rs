@@ -40,8 +40,8 @@ impl Built {
             .find_map(|m| match m.view() {
                 gst::MessageView::Error(e) => Some((
                     m.src().map(|s| s.name().to_string()).unwrap_or_default(),
-                    match e.debug() {
-                        Some(debug) => format!("{} ({debug})", e.error()),
+                    match e.debug().as_deref().and_then(crate::run::debug_detail) {
+                        Some(detail) => format!("{} ({detail})", e.error()),
                         None => e.error().to_string(),
                     },
                 )),
@@ -65,6 +65,7 @@ pub fn build(file: &PipelineFile) -> Result<Built, PipelineError> {
         pipeline: gst::Pipeline::new(),
         declared: HashMap::new(),
         anonymous: 0,
+        awaiting_input: HashSet::new(),
     };
     for decl in &file.elements {
         let element = builder.make_declared(decl)?;
@@ -88,6 +89,8 @@ struct Builder<'f> {
     pipeline: gst::Pipeline,
     declared: HashMap<String, (&'f ElementDecl, gst::Element)>,
     anonymous: usize,
+    /// Elements whose input is linked once an upstream pad appears.
+    awaiting_input: HashSet<String>,
 }
 
 /// One end of a link: an element and, if the file named one, its pad.
@@ -155,6 +158,9 @@ impl<'f> Builder<'f> {
             }
             let value =
                 property_value(&prop.value, &pspec).map_err(|why| self.error(prop.at, format!("{context} {why}")))?;
+            if decl.role == Role::Source {
+                self.check_input_exists(prop)?;
+            }
             properties.push((prop.name.as_str(), value));
         }
         let mut element = factory.create().name(&decl.name);
@@ -171,6 +177,22 @@ impl<'f> Builder<'f> {
             .add(&element)
             .expect("names are unique, checked when reading");
         Ok(element)
+    }
+
+    /// A source reading a local file that is not there fails now, naming
+    /// the file, rather than once the pipeline runs.
+    fn check_input_exists(&self, prop: &crate::file::PropertyDecl) -> Result<(), PipelineError> {
+        let crate::file::PropertyValue::Text(path) = &prop.value else {
+            return Ok(());
+        };
+        let is_plain_path = prop.name == "location" && !path.contains("://") && !path.contains('%');
+        if is_plain_path && !std::path::Path::new(path).exists() {
+            return Err(self.error(
+                prop.at,
+                format!("input file `{path}` (property `location`) does not exist"),
+            ));
+        }
+        Ok(())
     }
 
     fn check_role(
@@ -374,7 +396,7 @@ impl<'f> Builder<'f> {
         self.link_pads(&from, to, chain)
     }
 
-    fn link_pads(&self, from: &End, to: &End, chain: &LinkChain) -> Result<(), PipelineError> {
+    fn link_pads(&mut self, from: &End, to: &End, chain: &LinkChain) -> Result<(), PipelineError> {
         let fail = |why: String| {
             self.error(
                 chain.at,
@@ -394,6 +416,7 @@ impl<'f> Builder<'f> {
         };
         if src_pad.is_none() && has_only_sometimes_outputs(&from.element) {
             link_when_pad_appears(&from.element, &to.element, sink_pad);
+            self.awaiting_input.insert(to.element.name().to_string());
             return Ok(());
         }
         let linked = match (&src_pad, &sink_pad) {
@@ -416,10 +439,11 @@ impl<'f> Builder<'f> {
                 let always = pad
                     .pad_template()
                     .is_some_and(|t| t.presence() == gst::PadPresence::Always);
-                if !always || pad.is_linked() {
+                let name = element.name();
+                let awaited = pad.direction() == gst::PadDirection::Sink && self.awaiting_input.contains(name.as_str());
+                if !always || pad.is_linked() || awaited {
                     continue;
                 }
-                let name = element.name();
                 let at = self.declared.get(name.as_str()).and_then(|(d, _)| d.at);
                 let what = match pad.direction() {
                     gst::PadDirection::Src => format!(

@@ -209,6 +209,12 @@ impl Reader<'_> {
                 ));
             }
         }
+        // Elements first: a `links` line typed under an element's table is
+        // reported there, not as missing from [pipeline].
+        let mut elements = Vec::new();
+        for role in Role::ALL {
+            self.element_section(root, role, &mut elements)?;
+        }
         let pipeline = match root.get("pipeline") {
             Some(Item::Table(t)) => t,
             Some(other) => return Err(self.error(other.span(), "`pipeline` must be a table: write [pipeline]")),
@@ -220,10 +226,6 @@ impl Reader<'_> {
             }
         };
         let (description, duration, links) = self.pipeline_section(pipeline)?;
-        let mut elements = Vec::new();
-        for role in Role::ALL {
-            self.element_section(root, role, &mut elements)?;
-        }
         Ok(PipelineFile {
             origin: self.origin.to_owned(),
             description,

@@ -159,16 +159,17 @@ fn drive(pipeline: &gst::Pipeline, options: &mut RunOptions, frames: &FrameCount
             tracing::warn!("EOS did not get through within {:?}: tearing down", options.grace);
             return Ok(Outcome::Aborted);
         }
+        let progress = || Progress {
+            position: pipeline.query_position::<gst::ClockTime>(),
+            duration: pipeline.query_duration::<gst::ClockTime>(),
+            frames: frames.get(),
+            elapsed: started.elapsed(),
+        };
         if let Some(report) = options.on_progress.as_mut()
             && last_progress.elapsed() >= Duration::from_millis(250)
         {
             last_progress = Instant::now();
-            report(&Progress {
-                position: pipeline.query_position::<gst::ClockTime>(),
-                duration: pipeline.query_duration::<gst::ClockTime>(),
-                frames: frames.get(),
-                elapsed: started.elapsed(),
-            });
+            report(&progress());
         }
         let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) else {
             continue;
@@ -178,6 +179,9 @@ fn drive(pipeline: &gst::Pipeline, options: &mut RunOptions, frames: &FrameCount
         }
         match message.view() {
             gst::MessageView::Eos(_) => {
+                if let Some(report) = options.on_progress.as_mut() {
+                    report(&progress());
+                }
                 return Ok(if stops_seen > 0 {
                     Outcome::Stopped
                 } else {
@@ -233,8 +237,20 @@ fn as_run_error(message: &gst::Message) -> Option<RunError> {
             .map(|s| s.name().to_string())
             .unwrap_or_else(|| "pipeline".into()),
         message: err.error().to_string(),
-        debug: err.debug().map(|d| d.to_string()),
+        debug: err.debug().as_deref().and_then(debug_detail).map(str::to_owned),
     })
+}
+
+/// The part of a GStreamer debug string a user can act on. They read
+/// `file.c(123): function (): /GstPipeline:p/GstX:x:\ndetail`; only the
+/// detail is worth showing, and there is none when only the location is.
+pub(crate) fn debug_detail(debug: &str) -> Option<&str> {
+    let detail = match debug.split_once(":\n") {
+        Some((location, detail)) if location.contains("(): ") => detail,
+        _ if debug.contains("(): /") => return None,
+        _ => debug,
+    };
+    Some(detail.trim()).filter(|d| !d.is_empty())
 }
 
 /// Creates the folders that file-writing elements will write into, so a
@@ -308,4 +324,20 @@ fn count_video_frames(pipeline: &gst::Pipeline) -> FrameCount {
         }
     }
     FrameCount(counters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::debug_detail;
+
+    #[test]
+    fn debug_strings_keep_only_what_a_user_can_act_on() {
+        let with_detail = "gstfilesink.c(458): gst_file_sink_open_file (): /GstPipeline:p/GstFileSink:file:\nsystem error: No such file";
+        assert_eq!(debug_detail(with_detail), Some("system error: No such file"));
+        assert_eq!(
+            debug_detail("imp.rs(201): change_state (): /GstPipeline:p/GstShotTag:tag"),
+            None
+        );
+        assert_eq!(debug_detail("plain words"), Some("plain words"));
+    }
 }

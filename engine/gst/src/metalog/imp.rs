@@ -131,7 +131,7 @@ impl BaseTransformImpl for MetaLog {
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
         if let Some(State { file: Some(mut file) }) = self.state.lock().unwrap().take() {
             file.flush().map_err(|err| {
-                gst::error_msg!(gst::ResourceError::Write, ["Could not finish the metadata log: {err}"])
+                gst::error_msg!(gst::ResourceError::Write, ("Could not finish the metadata log: {err}"))
             })?;
         }
         Ok(())
@@ -146,7 +146,7 @@ impl BaseTransformImpl for MetaLog {
                 gst::element_imp_error!(
                     self,
                     gst::ResourceError::Write,
-                    ["Could not write the metadata log: {err}"]
+                    ("Could not write the metadata log: {err}")
                 );
                 gst::FlowError::Error
             })?,

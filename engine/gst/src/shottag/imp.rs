@@ -198,7 +198,7 @@ impl ElementImpl for ShotTag {
     fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         if transition == gst::StateChange::NullToReady {
             if let Err(why) = &self.settings.lock().unwrap().cues {
-                gst::element_imp_error!(self, gst::LibraryError::Settings, ["Invalid `cues` property: {why}"]);
+                gst::element_imp_error!(self, gst::LibraryError::Settings, ("Invalid `cues` property: {why}"));
                 return Err(gst::StateChangeError);
             }
             *self.announced.lock().unwrap() = None;

@@ -1,0 +1,177 @@
+//! The `slate` commands and the plugin outside the CLI, as users run them.
+
+use std::process::Command;
+
+use slate_e2e::*;
+
+fn run(command: &mut Command) -> (i32, String, String) {
+    let output = command.output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_no_panic(&stderr, &format!("{command:?}"));
+    (output.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[test]
+fn run_applies_overrides_and_reports_frames() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = repo().join("tests/pipelines/ok/tiny.toml");
+    let (code, _, stderr) =
+        run(slate(scratch.path())
+            .arg("run")
+            .arg(&file)
+            .args(["--set", "tag.shot=override", "--set", "tag.take=4"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("finished:") && stderr.contains("30 frames"), "{stderr}");
+    let lines = json_lines(&scratch.path().join("out/tiny.jsonl"));
+    assert_eq!(lines.len(), 30);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["fields"]["shot"] == "override" && l["fields"]["take"] == 4)
+    );
+
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .args(["--set", "tag.shoot=x"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("shottag has no property `shoot` (did you mean `shot`?)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .args(["--set", "nosuch.x=1"]));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--set: no element named `nosuch`"), "{stderr}");
+}
+
+#[test]
+fn runtime_failures_exit_1_and_bad_input_exits_2() {
+    let scratch = tempfile::tempdir().unwrap();
+    // Not media at all: only decoding finds out, while running.
+    let not_media = repo().join("tests/pipelines/ok/tiny.toml");
+    let line = format!("filesrc location={} ! decodebin ! fakesink", not_media.display());
+    let (code, _, stderr) = run(slate(scratch.path()).args(["launch", &line]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("decodebin0: This appears to be a text file"),
+        "{stderr}"
+    );
+    // A link that cannot work is found before anything runs.
+    let (code, _, stderr) =
+        run(slate(scratch.path()).args(["launch", "videotestsrc ! video/x-raw,format=RGB ! x264enc ! fakesink"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("x264enc0 can't handle caps"), "{stderr}");
+    let (code, _, stderr) = run(slate(scratch.path()).args(["launch", "videotestsrc ! x264nec ! fakesink"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no element \"x264nec\" (did you mean `x264enc`"),
+        "{stderr}"
+    );
+    let (code, _, _) = run(slate(scratch.path()).args(["launch", "videotestsrc num-buffers=5 ! fakesink"]));
+    assert_eq!(code, 0);
+    let (code, _, stderr) = run(slate(scratch.path()).args(["run", "missing.toml"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("missing.toml: cannot read the pipeline file"),
+        "{stderr}"
+    );
+    let (code, _, _) = run(slate(scratch.path()).args(["run", "--duration", "soon", "x.toml"]));
+    assert_eq!(code, 2, "clap rejects a bad --duration");
+}
+
+#[test]
+fn a_missing_capture_device_is_bad_input_naming_the_element() {
+    if std::path::Path::new("/dev/video0").exists() {
+        eprintln!("skipped: this machine has /dev/video0");
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let file = repo().join("pipelines/capture.toml");
+    let (code, _, stderr) = run(slate(scratch.path()).arg("run").arg(&file));
+    // Whichever device the machine lacks first (camera or microphone server)
+    // is named with the line that declares it.
+    assert_eq!(code, 2, "{stderr}");
+    let camera = stderr.contains("capture.toml:24:1: `camera` refused to start") && stderr.contains("/dev/video0");
+    let mic = stderr.contains("capture.toml:28:1: `mic` refused to start");
+    assert!(camera || mic, "{stderr}");
+}
+
+#[test]
+fn validate_accepts_the_shipped_pipelines() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(slate(scratch.path())
+        .arg("validate")
+        .arg(repo().join("pipelines/demo.toml"))
+        .arg(repo().join("pipelines/capture.toml")));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("demo.toml: ok") && stdout.contains("capture.toml: ok"),
+        "{stdout}"
+    );
+    assert!(!scratch.path().join("out").exists(), "validate must not create outputs");
+}
+
+#[test]
+fn inspect_lists_and_describes_elements() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(slate(scratch.path()).arg("inspect"));
+    assert_eq!(code, 0);
+    assert!(stdout.contains("shottag") && stdout.contains("metalog"), "{stdout}");
+    let (code, stdout, _) = run(slate(scratch.path()).args(["inspect", "shottag"]));
+    assert_eq!(code, 0);
+    for needle in ["Slate shot tagger", "cues", "take", "guint", "sink (input, Always)"] {
+        assert!(stdout.contains(needle), "missing {needle}:\n{stdout}");
+    }
+    let (code, _, stderr) = run(slate(scratch.path()).args(["inspect", "shotag"]));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unknown element `shotag` (did you mean `shottag`"),
+        "{stderr}"
+    );
+}
+
+/// The plugin works without the CLI, from GStreamer's own tools.
+#[test]
+fn gst_tools_load_the_plugin_from_gst_plugin_path() {
+    let scratch = tempfile::tempdir().unwrap();
+    let gst = |tool: &str| {
+        let mut command = Command::new(tool);
+        command
+            .current_dir(scratch.path())
+            .env("GST_PLUGIN_PATH", plugin_dir())
+            .env("GST_REGISTRY", scratch.path().join("registry.bin"));
+        command
+    };
+    let (code, stdout, stderr) = run(gst("gst-inspect-1.0").arg("shottag"));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Slate shot tagger") && stdout.contains("cues"),
+        "{stdout}"
+    );
+
+    let (code, _, stderr) = run(gst("gst-launch-1.0").args([
+        "-q",
+        "videotestsrc",
+        "num-buffers=20",
+        "!",
+        "video/x-raw,framerate=10/1",
+        "!",
+        "shottag",
+        "scene=launch",
+        "cues=0s: shot=a; 1s: shot=b",
+        "!",
+        "videoconvert",
+        "!",
+        "metalog",
+        "location=meta.jsonl",
+        "!",
+        "fakesink",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let lines = json_lines(&scratch.path().join("meta.jsonl"));
+    let shots: Vec<_> = lines.iter().map(|l| l["fields"]["shot"].as_str().unwrap()).collect();
+    assert_eq!(shots, [vec!["a"; 10], vec!["b"; 10]].concat());
+}
