@@ -166,11 +166,14 @@ impl PipelineFile {
             .find(|e| e.name == element)
             .ok_or_else(|| fail(format!("no element named `{element}` in {}{suggestion}", self.origin)))?;
         let value = PropertyValue::from_override(value);
-        if property == "caps" && decl.properties.iter().all(|p| p.name != "caps") {
-            if let PropertyValue::Text(caps) = value {
-                decl.caps = Some(caps);
-                return Ok(());
-            }
+        // `caps` is the declaration's caps unless the element itself has a
+        // property of that name (capsfilter) set in the file.
+        if property == "caps"
+            && decl.properties.iter().all(|p| p.name != "caps")
+            && let PropertyValue::Text(caps) = &value
+        {
+            decl.caps = Some(caps.clone());
+            return Ok(());
         }
         decl.properties.retain(|p| p.name != property);
         decl.properties.push(PropertyDecl {
@@ -180,6 +183,13 @@ impl PipelineFile {
         });
         Ok(())
     }
+}
+
+/// What [pipeline] holds.
+struct PipelineSection {
+    description: Option<String>,
+    duration: Option<Duration>,
+    links: Vec<LinkChain>,
 }
 
 struct Reader<'t> {
@@ -225,7 +235,7 @@ impl Reader<'_> {
                 ));
             }
         };
-        let (description, duration, links) = self.pipeline_section(pipeline)?;
+        let PipelineSection { description, duration, links } = self.pipeline_section(pipeline)?;
         Ok(PipelineFile {
             origin: self.origin.to_owned(),
             description,
@@ -238,7 +248,7 @@ impl Reader<'_> {
     fn pipeline_section(
         &self,
         table: &Table,
-    ) -> Result<(Option<String>, Option<Duration>, Vec<LinkChain>), PipelineError> {
+    ) -> Result<PipelineSection, PipelineError> {
         let mut description = None;
         let mut duration = None;
         let mut links = None;
@@ -269,7 +279,7 @@ impl Reader<'_> {
                 "[pipeline] has no `links`; write e.g. links = [\"camera ! encoder ! file\"]",
             )
         })?;
-        Ok((description, duration, links))
+        Ok(PipelineSection { description, duration, links })
     }
 
     fn string<'i>(&self, item: &'i Item, what: &str) -> Result<&'i str, PipelineError> {

@@ -197,7 +197,7 @@ mod tests {
         assert!(property_value(&PropertyValue::Text("ball".into()), &pattern).is_ok());
         let err = property_value(&PropertyValue::Text("bal".into()), &pattern).unwrap_err();
         assert!(
-            err.starts_with("expects one of `smpte`, `snow`") && err.ends_with("(did you mean `ball`?)"),
+            err.starts_with("expects one of `smpte`, `snow`") && err.ends_with("(did you mean `ball`, `bar`?)"),
             "{err}"
         );
     }

@@ -90,11 +90,13 @@ fn value_of(value: &glib::SendValue) -> Value {
     }
 }
 
+/// (scene, shot, take) of a buffer: what `slate-shot` announces changes of.
+type ShotKey = (Option<Value>, Option<Value>, Option<Value>);
+
 #[derive(Default)]
 pub struct ShotTag {
     settings: Mutex<Settings>,
-    /// (scene, shot, take) last announced on the bus.
-    announced: Mutex<Option<(Option<Value>, Option<Value>, Option<Value>)>>,
+    announced: Mutex<Option<ShotKey>>,
 }
 
 #[glib::object_subclass]
