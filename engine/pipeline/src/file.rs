@@ -235,7 +235,11 @@ impl Reader<'_> {
                 ));
             }
         };
-        let PipelineSection { description, duration, links } = self.pipeline_section(pipeline)?;
+        let PipelineSection {
+            description,
+            duration,
+            links,
+        } = self.pipeline_section(pipeline)?;
         Ok(PipelineFile {
             origin: self.origin.to_owned(),
             description,
@@ -245,10 +249,7 @@ impl Reader<'_> {
         })
     }
 
-    fn pipeline_section(
-        &self,
-        table: &Table,
-    ) -> Result<PipelineSection, PipelineError> {
+    fn pipeline_section(&self, table: &Table) -> Result<PipelineSection, PipelineError> {
         let mut description = None;
         let mut duration = None;
         let mut links = None;
@@ -279,7 +280,11 @@ impl Reader<'_> {
                 "[pipeline] has no `links`; write e.g. links = [\"camera ! encoder ! file\"]",
             )
         })?;
-        Ok(PipelineSection { description, duration, links })
+        Ok(PipelineSection {
+            description,
+            duration,
+            links,
+        })
     }
 
     fn string<'i>(&self, item: &'i Item, what: &str) -> Result<&'i str, PipelineError> {

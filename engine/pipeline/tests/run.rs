@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gst::prelude::*;
 
-use slate_pipeline::{build, run, Outcome, PipelineFile, Progress, RunOptions, Stop};
+use slate_pipeline::{Outcome, PipelineFile, Progress, RunOptions, Stop, build, run};
 
 fn init() {
     static INIT: std::sync::Once = std::sync::Once::new();
@@ -53,7 +53,11 @@ fn duration_ends_a_live_run_and_outputs_get_their_folders() {
     let mut on_progress = |p: &Progress| last = Some(p.clone());
     let outcome = run(
         &built.pipeline,
-        RunOptions { duration: built.duration, on_progress: Some(&mut on_progress), ..RunOptions::default() },
+        RunOptions {
+            duration: built.duration,
+            on_progress: Some(&mut on_progress),
+            ..RunOptions::default()
+        },
     )
     .unwrap();
     assert_eq!(outcome, Outcome::Finished);
@@ -78,10 +82,21 @@ fn a_stop_request_finalises_and_a_second_one_aborts() {
                 remote.request();
             }
         });
-        let outcome = run(&built.pipeline, RunOptions { stop, ..RunOptions::default() }).unwrap();
+        let outcome = run(
+            &built.pipeline,
+            RunOptions {
+                stop,
+                ..RunOptions::default()
+            },
+        )
+        .unwrap();
         stopper.join().unwrap();
         assert_eq!(outcome, expected, "after {requests} stop request(s)");
-        assert_eq!(built.pipeline.current_state(), gst::State::Null, "run always leaves NULL");
+        assert_eq!(
+            built.pipeline.current_state(),
+            gst::State::Null,
+            "run always leaves NULL"
+        );
     }
 }
 
@@ -133,7 +148,11 @@ element = "fakesink"
     built.prepare().unwrap();
     assert_eq!(run(&built.pipeline, RunOptions::default()).unwrap(), Outcome::Finished);
     let lines = std::fs::read_to_string(scratch.path().join("decoded.jsonl")).unwrap();
-    assert_eq!(lines.lines().count(), 15, "every encoded frame comes back out of the demuxer");
+    assert_eq!(
+        lines.lines().count(),
+        15,
+        "every encoded frame comes back out of the demuxer"
+    );
 }
 
 #[test]
@@ -142,5 +161,8 @@ fn launch_lines_build_and_run() {
     let pipeline = slate_pipeline::launch("videotestsrc num-buffers=5 ! shottag shot=x ! fakesink").unwrap();
     assert_eq!(run(&pipeline, RunOptions::default()).unwrap(), Outcome::Finished);
     let err = slate_pipeline::launch("videotestsrc ! nosuchelement ! fakesink").unwrap_err();
-    assert!(err.to_string().starts_with("<launch>: no element \"nosuchelement\""), "{err}");
+    assert!(
+        err.to_string().starts_with("<launch>: no element \"nosuchelement\""),
+        "{err}"
+    );
 }
