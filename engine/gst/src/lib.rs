@@ -16,6 +16,17 @@ pub mod shottag;
 pub use meta::SlateMeta;
 pub use slate_meta as model;
 
+/// Pads for elements that pass any media through (`src` and `sink`, ANY).
+fn any_media_templates() -> Vec<gst::PadTemplate> {
+    let caps = gst::Caps::new_any();
+    [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]
+        .into_iter()
+        .map(|(name, direction)| {
+            gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps).expect("a valid static template")
+        })
+        .collect()
+}
+
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     shottag::register(plugin)?;
     metalog::register(plugin)?;

@@ -1,16 +1,11 @@
 //! Where `SlateMeta` survives in real pipelines (documented in `meta.rs`).
 
+mod common;
+
+use common::{init, pipeline, play_to_eos};
 use gst::prelude::*;
 use gstslate::SlateMeta;
 use gstslate::model::BoundingBox;
-
-fn init() {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstslate::plugin_register_static().unwrap();
-    });
-}
 
 /// Runs `videotestsrc ! shottag (adds a face box) ! {middle} ! appsink`-like
 /// pipeline and returns the records reaching each sink.
@@ -18,10 +13,7 @@ fn records_through(middle: &str, sinks: &[&str]) -> Vec<Vec<gstslate::model::Rec
     let description = format!(
         "videotestsrc num-buffers=10 ! video/x-raw,width=320,height=240,framerate=30/1 ! shottag name=tag shot=s1 ! {middle}"
     );
-    let pipeline = gst::parse::launch(&description)
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
+    let pipeline = pipeline(&description);
     // Put a face on every frame, so box transforms are visible too.
     let tag = pipeline.by_name("tag").unwrap();
     tag.static_pad("src")
@@ -56,16 +48,7 @@ fn records_through(middle: &str, sinks: &[&str]) -> Vec<Vec<gstslate::model::Rec
                 gst::PadProbeReturn::Ok
             });
     }
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    for message in bus.iter_timed(gst::ClockTime::from_seconds(30)) {
-        match message.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(err) => panic!("{middle}: {}", err.error()),
-            _ => {}
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
+    play_to_eos(&pipeline, |_| {});
     collected.iter().map(|c| c.lock().unwrap().clone()).collect()
 }
 

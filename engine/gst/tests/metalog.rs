@@ -1,16 +1,10 @@
 //! `metalog` driven through `gst_check::Harness`.
 
-use gst::prelude::*;
+mod common;
+
+use common::{init, pipeline, play_to_eos, start_error};
 use gstslate::SlateMeta;
 use gstslate::model::Record;
-
-fn init() {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstslate::plugin_register_static().unwrap();
-    });
-}
 
 fn tagged_buffer(ms: u64, shot: Option<&str>) -> gst::Buffer {
     let mut buffer = gst::Buffer::from_slice(vec![7u8; 4]);
@@ -72,50 +66,28 @@ fn writes_one_json_line_per_buffer_and_passes_buffers_unchanged() {
 
 #[test]
 fn without_location_lines_go_to_the_bus() {
-    init();
-    let pipeline = gst::parse::launch("videotestsrc num-buffers=3 ! shottag shot=s7 ! metalog name=log ! fakesink")
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let bus = pipeline.bus().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+    let pipeline = pipeline("videotestsrc num-buffers=3 ! shottag shot=s7 ! metalog name=log ! fakesink");
     let mut lines = Vec::new();
-    for message in bus.iter_timed(gst::ClockTime::from_seconds(10)) {
-        match message.view() {
-            gst::MessageView::Element(e) if e.structure().is_some_and(|s| s.name() == "slate-meta") => {
-                let json: String = e.structure().unwrap().get("json").unwrap();
-                lines.push(serde_json::from_str::<serde_json::Value>(&json).unwrap());
-            }
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(err) => panic!("{}", err.error()),
-            _ => {}
+    play_to_eos(&pipeline, |s| {
+        if s.name() == "slate-meta" {
+            let json: String = s.get("json").unwrap();
+            lines.push(serde_json::from_str::<serde_json::Value>(&json).unwrap());
         }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
+    });
     assert_eq!(lines.len(), 3);
-    assert!(lines.iter().all(|l| l["fields"]["shot"] == "s7"));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["fields"]["shot"] == "s7" && l["element"] == "log")
+    );
 }
 
 #[test]
 fn an_unwritable_location_is_an_error_naming_the_file() {
-    init();
-    let pipeline = gst::parse::launch("fakesrc num-buffers=1 ! metalog location=/nonexistent/dir/m.jsonl ! fakesink")
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    let _ = pipeline.set_state(gst::State::Playing);
-    let error = pipeline
-        .bus()
-        .unwrap()
-        .iter_timed(gst::ClockTime::from_seconds(5))
-        .find_map(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(format!("{} / {:?}", e.error(), e.debug())),
-            _ => None,
-        })
-        .expect("an error message");
-    pipeline.set_state(gst::State::Null).unwrap();
+    let pipeline = pipeline("fakesrc num-buffers=1 ! metalog location=/nonexistent/dir/m.jsonl ! fakesink");
+    let error = start_error(&pipeline);
     assert!(
-        error.contains("/nonexistent/dir/m.jsonl") && error.contains("location"),
+        error.starts_with("Could not create the metadata log /nonexistent/dir/m.jsonl (property `location`)"),
         "{error}"
     );
 }

@@ -1,16 +1,11 @@
 //! `shottag` driven through `gst_check::Harness`.
 
+mod common;
+
+use common::{init, pipeline, play_to_eos, start_error};
 use gst::prelude::*;
 use gstslate::SlateMeta;
 use gstslate::model::Value;
-
-fn init() {
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| {
-        gst::init().unwrap();
-        gstslate::plugin_register_static().unwrap();
-    });
-}
 
 fn buffer_at(ms: u64) -> gst::Buffer {
     let mut buffer = gst::Buffer::from_slice(vec![ms as u8; 8]);
@@ -79,61 +74,44 @@ fn cues_switch_shots_at_their_times_and_announce_each_change_once() {
         assert_eq!(shot, expected(*ms), "shot at {ms} ms");
         assert_eq!(take.is_some(), shot == "s2", "only the s2 cue sets a take (at {ms} ms)");
     }
-
-    let bus = h.element().unwrap().bus();
-    assert!(
-        bus.is_none(),
-        "a harnessed element has no bus; messages are checked in the pipeline test below"
-    );
 }
 
 #[test]
 fn shot_changes_are_posted_on_the_bus() {
-    init();
-    let pipeline = gst::parse::launch(
+    let pipeline = pipeline(
         "videotestsrc num-buffers=30 ! video/x-raw,framerate=30/1 ! shottag scene=x cues=\"0s: shot=a; 0.5s: shot=b\" ! fakesink",
-    )
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let bus = pipeline.bus().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
+    );
     let mut announced = Vec::new();
-    for message in bus.iter_timed(gst::ClockTime::from_seconds(10)) {
-        match message.view() {
-            gst::MessageView::Element(e) if e.structure().is_some_and(|s| s.name() == "slate-shot") => {
-                let s = e.structure().unwrap();
-                announced.push((s.get::<String>("shot").unwrap(), s.get::<u64>("stream-time").unwrap()));
-            }
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(err) => panic!("{}", err.error()),
-            _ => {}
+    play_to_eos(&pipeline, |s| {
+        if s.name() == "slate-shot" {
+            announced.push((s.get::<String>("shot").unwrap(), s.get::<u64>("stream-time").unwrap()));
         }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
+    });
     assert_eq!(announced, vec![("a".into(), 0), ("b".into(), 500_000_000)]);
 }
 
 #[test]
-fn invalid_cues_refuse_to_start_and_say_why() {
+fn a_tagger_with_nothing_to_stamp_adds_no_meta() {
     init();
-    let pipeline = gst::parse::launch("fakesrc num-buffers=1 ! shottag cues=\"4s: shot=b; 2s: shot=a\" ! fakesink")
-        .unwrap()
-        .downcast::<gst::Pipeline>()
-        .unwrap();
-    assert!(pipeline.set_state(gst::State::Playing).is_err());
-    let error = pipeline
-        .bus()
-        .unwrap()
-        .iter()
-        .find_map(|m| match m.view() {
-            gst::MessageView::Error(e) => Some(e.error().to_string()),
-            _ => None,
-        })
-        .expect("an error message");
+    let mut h = harness(&[("cues", "5s: shot=late")]);
+    h.push(buffer_at(0)).unwrap();
     assert!(
-        error.contains("Invalid `cues` property") && error.contains("time order"),
+        h.pull().unwrap().meta::<SlateMeta>().is_none(),
+        "no fields before the first cue"
+    );
+    h.push(buffer_at(5000)).unwrap();
+    assert_eq!(
+        SlateMeta::record_of(&h.pull().unwrap()).get("shot"),
+        Some(&Value::from("late"))
+    );
+}
+
+#[test]
+fn invalid_cues_refuse_to_start_and_say_why() {
+    let pipeline = pipeline("fakesrc num-buffers=1 ! shottag cues=\"4s: shot=b; 2s: shot=a\" ! fakesink");
+    let error = start_error(&pipeline);
+    assert!(
+        error.starts_with("Invalid `cues` property") && error.contains("time order"),
         "{error}"
     );
-    pipeline.set_state(gst::State::Null).unwrap();
 }

@@ -90,13 +90,7 @@ impl ElementImpl for MetaLog {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst::Caps::new_any();
-            vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
-            ]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(crate::any_media_templates);
         TEMPLATES.as_ref()
     }
 }
@@ -113,10 +107,10 @@ impl BaseTransformImpl for MetaLog {
                 let file = File::create(&path).map_err(|err| {
                     gst::error_msg!(
                         gst::ResourceError::OpenWrite,
-                        [
+                        (
                             "Could not create the metadata log {} (property `location`): {err}",
                             path.display()
-                        ]
+                        )
                     )
                 })?;
                 gst::info!(CAT, imp = self, "logging metadata to {}", path.display());

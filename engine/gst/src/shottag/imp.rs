@@ -187,13 +187,7 @@ impl ElementImpl for ShotTag {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst::Caps::new_any();
-            vec![
-                gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap(),
-                gst::PadTemplate::new("sink", gst::PadDirection::Sink, gst::PadPresence::Always, &caps).unwrap(),
-            ]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(crate::any_media_templates);
         TEMPLATES.as_ref()
     }
 
@@ -240,7 +234,8 @@ impl ShotTag {
             record.get(keys::TAKE).cloned(),
         );
         let mut announced = self.announced.lock().unwrap();
-        if announced.as_ref() == Some(&key) {
+        let nothing_to_say = announced.is_none() && key == (None, None, None);
+        if nothing_to_say || announced.as_ref() == Some(&key) {
             return;
         }
         gst::debug!(CAT, imp = self, "shot change at {:?}: {:?}", time, key);
