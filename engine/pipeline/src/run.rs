@@ -143,6 +143,16 @@ fn drive(pipeline: &gst::Pipeline, options: &mut RunOptions, frames: &FrameCount
     let mut eos_sent: Option<Instant> = None;
     let mut duration_armed = false;
     let mut last_progress = Instant::now();
+    let planned = options
+        .duration
+        .map(|d| gst::ClockTime::from_nseconds(d.as_nanos() as u64));
+    let progress = || Progress {
+        position: pipeline.query_position::<gst::ClockTime>(),
+        // Live captures have no duration of their own; a set one counts.
+        duration: pipeline.query_duration::<gst::ClockTime>().or(planned),
+        frames: frames.get(),
+        elapsed: started.elapsed(),
+    };
     loop {
         let requests = options.stop.requests();
         if requests > stops_seen {
@@ -159,12 +169,6 @@ fn drive(pipeline: &gst::Pipeline, options: &mut RunOptions, frames: &FrameCount
             tracing::warn!("EOS did not get through within {:?}: tearing down", options.grace);
             return Ok(Outcome::Aborted);
         }
-        let progress = || Progress {
-            position: pipeline.query_position::<gst::ClockTime>(),
-            duration: pipeline.query_duration::<gst::ClockTime>(),
-            frames: frames.get(),
-            elapsed: started.elapsed(),
-        };
         if let Some(report) = options.on_progress.as_mut()
             && last_progress.elapsed() >= Duration::from_millis(250)
         {

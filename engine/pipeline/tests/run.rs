@@ -61,7 +61,13 @@ fn duration_ends_a_live_run_and_outputs_get_their_folders() {
     )
     .unwrap();
     assert_eq!(outcome, Outcome::Finished);
-    let frames = last.unwrap().frames;
+    let last = last.unwrap();
+    assert_eq!(
+        last.duration,
+        Some(gst::ClockTime::from_seconds(1)),
+        "a live run reports its set duration"
+    );
+    let frames = last.frames;
     assert!((27..=33).contains(&frames), "{frames} frames in 1 s at 30 fps");
     let lines = std::fs::read_to_string(scratch.path().join("nested/folder/meta.jsonl")).unwrap();
     assert_eq!(lines.lines().count() as u64, frames);
