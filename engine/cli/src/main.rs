@@ -4,6 +4,7 @@
 //! exit codes (0 done, 1 runtime error, 2 bad input). The work is in the
 //! `slate-pipeline` and `gstslate` libraries.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLATE_LOG")
