@@ -215,8 +215,18 @@ impl Record {
     }
 
     fn checked(raw: RecordJson) -> Result<Record, MetaError> {
+        Record::from_parts(raw.fields, raw.objects, raw.relations)
+    }
+
+    /// Builds a record from untrusted parts (a plugin, a script), with the
+    /// same checks as [`Record::from_json`].
+    pub fn from_parts(
+        fields: BTreeMap<String, Value>,
+        objects: Vec<Object>,
+        relations: Vec<Relation>,
+    ) -> Result<Record, MetaError> {
         let mut seen = std::collections::BTreeSet::new();
-        for object in &raw.objects {
+        for object in &objects {
             if !seen.insert(object.id) {
                 return Err(MetaError::DuplicateObject(object.id));
             }
@@ -224,8 +234,7 @@ impl Record {
                 return Err(MetaError::BadBox(object.id));
             }
         }
-        if let Some(bad) = raw
-            .relations
+        if let Some(bad) = relations
             .iter()
             .flat_map(|r| [r.from, r.to])
             .find(|id| !seen.contains(id))
@@ -233,9 +242,9 @@ impl Record {
             return Err(MetaError::UnknownObject(bad));
         }
         Ok(Record {
-            fields: raw.fields,
-            objects: raw.objects,
-            relations: raw.relations,
+            fields,
+            objects,
+            relations,
         })
     }
 }

@@ -1,0 +1,41 @@
+//! Generated bindings, one module per world of `slate:plugin@0.1.0`. The
+//! shared interfaces are generated once (in `video_filter`) and reused.
+
+pub mod video_filter {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/video-filter@0.1.0",
+    });
+}
+
+pub mod audio_filter {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/audio-filter@0.1.0",
+        with: {
+            "slate:plugin/types": super::video_filter::slate::plugin::types,
+            "slate:plugin/log": super::video_filter::slate::plugin::log,
+            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
+            "slate:plugin/config": super::video_filter::slate::plugin::config,
+            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
+            "slate:plugin/events": super::video_filter::slate::plugin::events,
+        },
+    });
+}
+
+pub mod analyzer {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/analyzer@0.1.0",
+        with: {
+            "slate:plugin/types": super::video_filter::slate::plugin::types,
+            "slate:plugin/log": super::video_filter::slate::plugin::log,
+            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
+            "slate:plugin/config": super::video_filter::slate::plugin::config,
+            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
+            "slate:plugin/events": super::video_filter::slate::plugin::events,
+        },
+    });
+}
+
+pub use video_filter::slate::plugin::types;

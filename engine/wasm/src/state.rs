@@ -1,0 +1,155 @@
+//! What a plugin instance's store holds: the capabilities granted to that
+//! plugin and nothing else, and the limits it runs under.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::types::Field;
+use crate::bindings::video_filter::slate::plugin as wit;
+use crate::convert::field_to_meta;
+
+/// An event a plugin posted; the stage forwards it to the bus.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub fields: Vec<(String, slate_meta::Value)>,
+}
+
+/// Caps the memory a plugin may grow to; notes when it tried to exceed it.
+pub(crate) struct MemoryCap {
+    pub limit: usize,
+    pub refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.limit;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+/// Where a plugin's stderr goes: a bounded buffer, shown when it traps
+/// (a Rust guest's panic message is written there).
+const STDERR_BYTES: usize = 16 * 1024;
+
+pub(crate) struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub memory: MemoryCap,
+    pub stderr: MemoryOutputPipe,
+    config: String,
+    plugin: String,
+    started: Instant,
+    pub events: Vec<Event>,
+    pub counters: BTreeMap<String, u64>,
+    pub gauges: BTreeMap<String, f64>,
+}
+
+impl State {
+    pub fn new(plugin: &str, config: &str, memory_limit: usize) -> State {
+        let stderr = MemoryOutputPipe::new(STDERR_BYTES);
+        // No filesystem, no network, no environment: WASI is linked only
+        // because Rust's std imports it.
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        State {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                limit: memory_limit,
+                refused: false,
+            },
+            stderr,
+            config: config.to_owned(),
+            plugin: plugin.to_owned(),
+            started: Instant::now(),
+            events: Vec::new(),
+            counters: BTreeMap::new(),
+            gauges: BTreeMap::new(),
+        }
+    }
+
+    /// The last lines the plugin wrote to stderr.
+    pub fn stderr_tail(&self) -> String {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(3)..].join(" | ")
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl wit::types::Host for State {}
+
+impl wit::log::Host for State {
+    fn log(&mut self, level: wit::log::Level, message: String) {
+        use wit::log::Level;
+        let plugin = &self.plugin;
+        match level {
+            Level::Trace => tracing::trace!(plugin, "{message}"),
+            Level::Debug => tracing::debug!(plugin, "{message}"),
+            Level::Info => tracing::info!(plugin, "{message}"),
+            Level::Warn => tracing::warn!(plugin, "{message}"),
+            Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+impl wit::metrics::Host for State {
+    fn counter_add(&mut self, name: String, delta: u64) {
+        let counter = self.counters.entry(name).or_default();
+        *counter = counter.saturating_add(delta);
+    }
+
+    fn gauge_set(&mut self, name: String, value: f64) {
+        self.gauges.insert(name, value);
+    }
+}
+
+impl wit::config::Host for State {
+    fn get(&mut self) -> String {
+        self.config.clone()
+    }
+}
+
+impl wit::clock::Host for State {
+    fn monotonic_ns(&mut self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
+}
+
+/// Events are bounded so a plugin cannot flood the bus or the host's memory.
+const EVENTS_PER_CALL: usize = 64;
+
+impl wit::events::Host for State {
+    fn post(&mut self, name: String, fields: Vec<Field>) {
+        if self.events.len() >= EVENTS_PER_CALL {
+            return;
+        }
+        self.events.push(Event {
+            name,
+            fields: fields.into_iter().map(field_to_meta).collect(),
+        });
+    }
+}

@@ -1,0 +1,299 @@
+//! The Slate guest SDK: write a WASM stage as one `impl` and one macro.
+//!
+//! ```ignore
+//! use slate_plugin_sdk::prelude::*;
+//!
+//! struct Invert;
+//!
+//! impl VideoFilter for Invert {
+//!     fn describe() -> Description {
+//!         describe_video_filter("invert", &[PixelFormat::Rgba])
+//!     }
+//!     fn new(_config: &str) -> Result<Self, PluginError> {
+//!         Ok(Invert)
+//!     }
+//!     fn process(&mut self, _info: &FrameInfo, pixels: &mut Vec<u8>, _meta: &mut Metadata) -> Result<(), PluginError> {
+//!         pixels.iter_mut().for_each(|p| *p = 255 - *p);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! slate_plugin_sdk::video_filter!(Invert);
+//! ```
+//! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm`
+//! is a component the `wasmstage` element loads. The SDK hides wit-bindgen:
+//! the generated modules are public only for the macros.
+
+#[doc(hidden)]
+pub mod video_filter {
+    wit_bindgen::generate!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/video-filter@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_video_filter",
+        default_bindings_module: "slate_plugin_sdk::video_filter",
+        generate_all,
+    });
+}
+
+#[doc(hidden)]
+pub mod audio_filter {
+    wit_bindgen::generate!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/audio-filter@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_audio_filter",
+        default_bindings_module: "slate_plugin_sdk::audio_filter",
+        with: {
+            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
+            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
+            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
+            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
+            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
+            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
+        },
+    });
+}
+
+#[doc(hidden)]
+pub mod analyzer {
+    wit_bindgen::generate!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/analyzer@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_analyzer",
+        default_bindings_module: "slate_plugin_sdk::analyzer",
+        with: {
+            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
+            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
+            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
+            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
+            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
+            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
+        },
+    });
+}
+
+use video_filter::slate::plugin as wit;
+
+/// Everything a plugin file needs.
+pub mod prelude {
+    pub use crate::wit::types::{
+        AudioInfo, Bbox, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError, Relation,
+        RelationKind, SampleFormat, Value, WorldKind,
+    };
+    pub use crate::{
+        Analyzer, AudioFilter, VideoFilter, clock, describe_analyzer, describe_audio_filter, describe_video_filter,
+        events, log, metrics,
+    };
+}
+
+use prelude::*;
+
+/// Host logging, shown in the pipeline's log under the stage's name.
+pub mod log {
+    use crate::wit::log::{Level, log};
+    pub fn debug(message: &str) {
+        log(Level::Debug, message)
+    }
+    pub fn info(message: &str) {
+        log(Level::Info, message)
+    }
+    pub fn warn(message: &str) {
+        log(Level::Warn, message)
+    }
+    pub fn error(message: &str) {
+        log(Level::Error, message)
+    }
+}
+
+pub use wit::{clock, events, metrics};
+
+/// A video filter: pixels and metadata in, pixels and metadata out.
+pub trait VideoFilter: Sized + 'static {
+    fn describe() -> Description;
+    /// Makes the filter from the stage's `config` string.
+    fn new(config: &str) -> Result<Self, PluginError>;
+    /// Changes `pixels` (laid out as `info` says) and `meta` in place.
+    fn process(&mut self, info: &FrameInfo, pixels: &mut Vec<u8>, meta: &mut Metadata) -> Result<(), PluginError>;
+}
+
+/// An audio filter over interleaved samples.
+pub trait AudioFilter: Sized + 'static {
+    fn describe() -> Description;
+    fn new(config: &str) -> Result<Self, PluginError>;
+    fn process(&mut self, info: &AudioInfo, samples: &mut Vec<u8>, meta: &mut Metadata) -> Result<(), PluginError>;
+}
+
+/// An analyzer: reads media, adds metadata; media passes on untouched.
+pub trait Analyzer: Sized + 'static {
+    fn describe() -> Description;
+    fn new(config: &str) -> Result<Self, PluginError>;
+    fn analyze_frame(&mut self, info: &FrameInfo, pixels: &[u8], meta: &mut Metadata) -> Result<(), PluginError>;
+    fn analyze_audio(&mut self, _info: &AudioInfo, _samples: &[u8], _meta: &mut Metadata) -> Result<(), PluginError> {
+        Err(PluginError::Unsupported("this analyzer reads video only".into()))
+    }
+}
+
+fn description(name: &str, world: WorldKind, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
+    Description {
+        name: name.into(),
+        version: "0.1.0".into(),
+        world,
+        video_formats: video.to_vec(),
+        audio_formats: audio.to_vec(),
+        config_schema: String::new(),
+    }
+}
+
+/// A description for a video filter taking `formats` (best first).
+pub fn describe_video_filter(name: &str, formats: &[PixelFormat]) -> Description {
+    description(name, WorldKind::VideoFilter, formats, &[])
+}
+
+pub fn describe_audio_filter(name: &str, formats: &[SampleFormat]) -> Description {
+    description(name, WorldKind::AudioFilter, &[], formats)
+}
+
+pub fn describe_analyzer(name: &str, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
+    description(name, WorldKind::Analyzer, video, audio)
+}
+
+/// The plugin's state between calls (one instance per stream, one thread).
+#[doc(hidden)]
+pub struct Slot<T>(std::cell::RefCell<Option<T>>);
+
+impl<T> Slot<T> {
+    pub const fn new() -> Self {
+        Slot(std::cell::RefCell::new(None))
+    }
+
+    pub fn init(&self, make: impl FnOnce(&str) -> Result<T, PluginError>) -> Result<(), PluginError> {
+        let config = wit::config::get();
+        *self.0.borrow_mut() = Some(make(&config)?);
+        Ok(())
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> Result<R, PluginError>) -> Result<R, PluginError> {
+        let mut state = self.0.borrow_mut();
+        let state = state
+            .as_mut()
+            .ok_or_else(|| PluginError::Failed("called before init".into()))?;
+        f(state)
+    }
+}
+
+// SAFETY: a component instance is single-threaded.
+unsafe impl<T> Sync for Slot<T> {}
+
+/// Exports `$t` (a [`VideoFilter`]) as the plugin.
+#[macro_export]
+macro_rules! video_filter {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::video_filter::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::VideoFilter>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::VideoFilter>::new)
+            }
+            fn process_frame(
+                info: $crate::prelude::FrameInfo,
+                mut pixels: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::video_filter::slate::plugin::types::VideoOutput, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::VideoFilter>::process(s, &info, &mut pixels, &mut meta))?;
+                Ok($crate::video_filter::slate::plugin::types::VideoOutput { pixels, meta })
+            }
+        }
+        $crate::video_filter::export_video_filter!(__SlateGuest);
+    };
+}
+
+/// Exports `$t` (an [`AudioFilter`]) as the plugin.
+#[macro_export]
+macro_rules! audio_filter {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::audio_filter::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::AudioFilter>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::AudioFilter>::new)
+            }
+            fn process_audio(
+                info: $crate::prelude::AudioInfo,
+                mut samples: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::video_filter::slate::plugin::types::AudioOutput, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::AudioFilter>::process(s, &info, &mut samples, &mut meta))?;
+                Ok($crate::video_filter::slate::plugin::types::AudioOutput { samples, meta })
+            }
+        }
+        $crate::audio_filter::export_audio_filter!(__SlateGuest);
+    };
+}
+
+/// Exports `$t` (an [`Analyzer`]) as the plugin.
+#[macro_export]
+macro_rules! analyzer {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::analyzer::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::Analyzer>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::Analyzer>::new)
+            }
+            fn analyze_frame(
+                info: $crate::prelude::FrameInfo,
+                pixels: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_frame(s, &info, &pixels, &mut meta))?;
+                Ok(meta)
+            }
+            fn analyze_audio(
+                info: $crate::prelude::AudioInfo,
+                samples: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_audio(s, &info, &samples, &mut meta))?;
+                Ok(meta)
+            }
+        }
+        $crate::analyzer::export_analyzer!(__SlateGuest);
+    };
+}
+
+/// Reads a number from a flat JSON object config like `{"gain": 1.5}`,
+/// without pulling a JSON parser into every plugin.
+pub fn config_number(config: &str, key: &str) -> Result<Option<f64>, PluginError> {
+    let config = config.trim();
+    if config.is_empty() {
+        return Ok(None);
+    }
+    let quoted = format!("\"{key}\"");
+    let Some(at) = config.find(&quoted) else {
+        return Ok(None);
+    };
+    let rest = config[at + quoted.len()..].trim_start();
+    let rest = rest
+        .strip_prefix(':')
+        .ok_or_else(|| PluginError::BadConfig(format!("`{key}` must be followed by `:`")))?;
+    let number: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+        .collect();
+    number
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| PluginError::BadConfig(format!("`{key}` must be a number, e.g. {{\"{key}\": 1.5}}")))
+}
