@@ -4,7 +4,8 @@
 //! gst-inspect-1.0 slate` lists its elements, and as an `rlib` so the `slate`
 //! CLI registers it statically with [`plugin_register_static`].
 //!
-//! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out).
+//! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out),
+//! `wasmstage` (runs a sandboxed WASM component plugin).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -12,6 +13,7 @@ use gst::glib;
 mod meta;
 pub mod metalog;
 pub mod shottag;
+pub mod wasmstage;
 
 pub use meta::SlateMeta;
 pub use slate_meta as model;
@@ -30,6 +32,7 @@ fn any_media_templates() -> Vec<gst::PadTemplate> {
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     shottag::register(plugin)?;
     metalog::register(plugin)?;
+    wasmstage::register(plugin)?;
     Ok(())
 }
 

@@ -58,3 +58,13 @@ pub fn start_error(pipeline: &gst::Pipeline) -> String {
     pipeline.set_state(gst::State::Null).unwrap();
     error
 }
+
+/// The folder of built example plugins (`plugins/`), built once per process.
+pub fn plugin(name: &str) -> String {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let plugins = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
+        slate_wasm::examples::build(&plugins).unwrap()
+    });
+    dir.join(format!("{name}.wasm")).display().to_string()
+}

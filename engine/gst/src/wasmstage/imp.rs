@@ -1,0 +1,502 @@
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::subclass::prelude::*;
+use slate_meta::Record;
+use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Limits, PixelFormat, Plugin, SampleFormat, Stage, World};
+
+use super::OnError;
+use crate::SlateMeta;
+
+static CAT: LazyLock<gst::DebugCategory> =
+    LazyLock::new(|| gst::DebugCategory::new("wasmstage", gst::DebugColorFlags::empty(), Some("Slate WASM stage")));
+
+/// Element message posted for every fault: plugin, world, cause, policy.
+pub const FAULT_MESSAGE: &str = "slate-plugin-fault";
+/// Element message carrying an event a plugin posted.
+pub const EVENT_MESSAGE: &str = "slate-plugin-event";
+
+const DEFAULT_DEADLINE_MS: u32 = 200;
+const DEFAULT_MEMORY_MB: u32 = 256;
+
+/// The pixel and sample formats of the WIT contract, by GStreamer name.
+const VIDEO_FORMATS: [(PixelFormat, &str); 5] = [
+    (PixelFormat::Rgba, "RGBA"),
+    (PixelFormat::Bgra, "BGRA"),
+    (PixelFormat::Rgbx, "RGBx"),
+    (PixelFormat::Bgrx, "BGRx"),
+    (PixelFormat::Gray8, "GRAY8"),
+];
+const AUDIO_FORMATS: [(SampleFormat, &str); 2] = [(SampleFormat::F32le, "F32LE"), (SampleFormat::S16le, "S16LE")];
+
+#[derive(Debug, Clone)]
+struct Settings {
+    plugin: Option<PathBuf>,
+    config: String,
+    deadline_ms: u32,
+    memory_limit_mb: u32,
+    on_error: OnError,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            plugin: None,
+            config: String::new(),
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            memory_limit_mb: DEFAULT_MEMORY_MB,
+            on_error: OnError::default(),
+        }
+    }
+}
+
+impl Settings {
+    fn limits(&self) -> Limits {
+        Limits {
+            deadline: Duration::from_millis(self.deadline_ms.into()),
+            memory: (self.memory_limit_mb as usize) << 20,
+        }
+    }
+}
+
+/// The negotiated media, as the plugin sees it.
+#[derive(Debug, Clone, Copy)]
+enum Media {
+    Video(FrameInfo),
+    Audio(AudioInfo),
+}
+
+/// Exists from READY on: the loaded plugin and its instance.
+struct State {
+    stage: Stage,
+    media: Option<Media>,
+}
+
+#[derive(Default)]
+pub struct WasmStage {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+    /// Known once loaded; caps queries may come before the state exists.
+    plugin: Mutex<Option<Arc<Plugin>>>,
+    faults: std::sync::atomic::AtomicU64,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for WasmStage {
+    const NAME: &'static str = "GstWasmStage";
+    type Type = super::WasmStage;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl ObjectImpl for WasmStage {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecString::builder("plugin")
+                    .nick("Plugin")
+                    .blurb("Path of the WASM component (.wasm) implementing a slate:plugin world")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("config")
+                    .nick("Config")
+                    .blurb("Configuration string handed to the plugin (JSON or TOML, as the plugin documents)")
+                    .default_value(Some(""))
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("deadline-ms")
+                    .nick("Deadline")
+                    .blurb("Longest one call into the plugin may run, in milliseconds")
+                    .minimum(1)
+                    .maximum(60_000)
+                    .default_value(DEFAULT_DEADLINE_MS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("memory-limit-mb")
+                    .nick("Memory limit")
+                    .blurb("Most memory the plugin instance may use, in MiB")
+                    .minimum(1)
+                    .maximum(4096)
+                    .default_value(DEFAULT_MEMORY_MB)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecEnum::builder::<OnError>("on-error")
+                    .nick("On error")
+                    .blurb("What to do with a buffer the plugin failed on")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt64::builder("faults")
+                    .nick("Faults")
+                    .blurb("How many calls into the plugin have failed")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecString::builder("plugin-hash")
+                    .nick("Plugin hash")
+                    .blurb("SHA-256 of the loaded plugin file")
+                    .read_only()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let mut settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "plugin" => {
+                settings.plugin = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .map(PathBuf::from)
+            }
+            "config" => {
+                settings.config = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .unwrap_or_default()
+            }
+            "deadline-ms" => settings.deadline_ms = value.get().expect("type checked upstream"),
+            "memory-limit-mb" => settings.memory_limit_mb = value.get().expect("type checked upstream"),
+            "on-error" => settings.on_error = value.get().expect("type checked upstream"),
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let settings = self.settings.lock().unwrap();
+        match pspec.name() {
+            "plugin" => settings.plugin.as_ref().map(|p| p.display().to_string()).to_value(),
+            "config" => settings.config.to_value(),
+            "deadline-ms" => settings.deadline_ms.to_value(),
+            "memory-limit-mb" => settings.memory_limit_mb.to_value(),
+            "on-error" => settings.on_error.to_value(),
+            "faults" => self.faults.load(std::sync::atomic::Ordering::Relaxed).to_value(),
+            "plugin-hash" => self.plugin.lock().unwrap().as_ref().map(|p| p.hash.clone()).to_value(),
+            other => unreachable!("unknown property {other}"),
+        }
+    }
+}
+
+impl GstObjectImpl for WasmStage {}
+
+impl ElementImpl for WasmStage {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Slate WASM stage",
+                "Filter/Effect/Video/Audio",
+                "Runs a sandboxed WebAssembly component plugin (slate:plugin video-filter, audio-filter or analyzer) on every buffer",
+                "Slate developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = all_caps();
+            [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]
+                .into_iter()
+                .map(|(name, direction)| {
+                    gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps).expect("a valid template")
+                })
+                .collect()
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        match transition {
+            gst::StateChange::NullToReady => self.load()?,
+            gst::StateChange::ReadyToNull => {
+                *self.state.lock().unwrap() = None;
+            }
+            _ => {}
+        }
+        self.parent_change_state(transition)
+    }
+}
+
+impl BaseTransformImpl for WasmStage {
+    const MODE: gst_base::subclass::BaseTransformMode = gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn transform_caps(
+        &self,
+        _direction: gst::PadDirection,
+        caps: &gst::Caps,
+        filter: Option<&gst::Caps>,
+    ) -> Option<gst::Caps> {
+        // A stage keeps the format: what goes in comes out, within what the
+        // plugin accepts.
+        let accepted = match self.plugin.lock().unwrap().as_ref() {
+            Some(plugin) => plugin_caps(plugin),
+            None => all_caps(),
+        };
+        let caps = caps.intersect_with_mode(&accepted, gst::CapsIntersectMode::First);
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+            None => caps,
+        })
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let media = media_of(incaps).ok_or_else(|| gst::loggable_error!(CAT, "unsupported caps {incaps}"))?;
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            state.media = Some(media);
+        }
+        Ok(())
+    }
+
+    fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let mut state = self.state.lock().unwrap();
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let media = state.media.ok_or(gst::FlowError::NotNegotiated)?;
+        let record = SlateMeta::record_of(buffer);
+        let pts = buffer.pts().map(|t| t.nseconds());
+        let duration = buffer.duration().map(|t| t.nseconds());
+        let result = {
+            let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+            let world = state.stage.plugin().description.world;
+            match (media, world) {
+                (Media::Video(info), World::Analyzer) => state
+                    .stage
+                    .analyze_frame(FrameInfo { pts, duration, ..info }, &map, &record)
+                    .map(|meta| (None, meta)),
+                (Media::Video(info), _) => state
+                    .stage
+                    .process_frame(FrameInfo { pts, duration, ..info }, &map, &record)
+                    .map(|(pixels, meta)| (Some(pixels), meta)),
+                (Media::Audio(info), _) => {
+                    let frames = (map.len() / audio_frame_bytes(&info)) as u32;
+                    state
+                        .stage
+                        .process_audio(
+                            AudioInfo {
+                                pts,
+                                duration,
+                                frames,
+                                ..info
+                            },
+                            &map,
+                            &record,
+                        )
+                        .map(|(samples, meta)| (Some(samples), meta))
+                }
+            }
+        };
+        self.post_events(&mut state.stage);
+        match result {
+            Ok((bytes, meta)) => {
+                if let Some(bytes) = bytes {
+                    // The plugin's output becomes the buffer's memory: no copy.
+                    buffer.replace_all_memory(gst::Memory::from_mut_slice(bytes));
+                }
+                set_record(buffer, meta);
+                Ok(gst::FlowSuccess::Ok)
+            }
+            Err(fault) => self.on_fault(&state.stage, &fault, pts),
+        }
+    }
+}
+
+impl WasmStage {
+    /// Loads the plugin and makes its instance; refuses to start if either fails.
+    fn load(&self) -> Result<(), gst::StateChangeError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let Some(path) = settings.plugin.clone() else {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Settings,
+                ("No `plugin` set: give the path of a .wasm component")
+            );
+            return Err(gst::StateChangeError);
+        };
+        let plugin = Host::global().and_then(|host| host.load(&path)).map_err(|e| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Init,
+                ("Cannot load plugin (property `plugin`): {e}")
+            );
+            gst::StateChangeError
+        })?;
+        let describes = &plugin.description;
+        if !matches!(
+            describes.world,
+            World::VideoFilter | World::AudioFilter | World::Analyzer
+        ) {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Init,
+                (
+                    "Plugin {} is a {} plugin; wasmstage runs video-filter, audio-filter and analyzer plugins",
+                    path.display(),
+                    describes.world.name()
+                )
+            );
+            return Err(gst::StateChangeError);
+        }
+        gst::info!(
+            CAT,
+            imp = self,
+            "loaded {} {} ({}, {:?})",
+            describes.name,
+            describes.version,
+            describes.world.name(),
+            plugin.origin
+        );
+        let stage = Stage::new(plugin.clone(), &settings.config, settings.limits()).map_err(|fault| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Settings,
+                (
+                    "Plugin {} refused to start (property `config`): {fault}",
+                    path.display()
+                )
+            );
+            gst::StateChangeError
+        })?;
+        *self.plugin.lock().unwrap() = Some(plugin);
+        *self.state.lock().unwrap() = Some(State { stage, media: None });
+        Ok(())
+    }
+
+    /// Counts the fault, tells the bus, and applies `on-error`.
+    fn on_fault(&self, stage: &Stage, fault: &Fault, pts: Option<u64>) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let count = self.faults.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let policy = self.settings.lock().unwrap().on_error;
+        let plugin = stage.plugin();
+        let name = plugin.path.display().to_string();
+        gst::warning!(CAT, imp = self, "plugin {name} {fault} (fault {count}, {policy:?})");
+        let message = gst::Structure::builder(FAULT_MESSAGE)
+            .field("plugin", &name)
+            .field("world", plugin.description.world.name())
+            .field("cause", fault.cause())
+            .field("message", fault.to_string())
+            .field("policy", format!("{policy:?}").to_lowercase())
+            .field("count", count)
+            .field_if_some("pts", pts)
+            .build();
+        let _ = self
+            .obj()
+            .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+        match policy {
+            OnError::Fail => {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Plugin {name} {fault}"));
+                Err(gst::FlowError::Error)
+            }
+            OnError::Passthrough => Ok(gst::FlowSuccess::Ok),
+            OnError::Drop => Ok(gst_base::BASE_TRANSFORM_FLOW_DROPPED),
+        }
+    }
+
+    fn post_events(&self, stage: &mut Stage) {
+        let plugin = stage.plugin().path.display().to_string();
+        for event in stage.take_events() {
+            let mut message = gst::Structure::builder(EVENT_MESSAGE)
+                .field("plugin", &plugin)
+                .field("name", &event.name);
+            for (key, value) in &event.fields {
+                message = match value {
+                    slate_meta::Value::Bool(v) => message.field(key.as_str(), *v),
+                    slate_meta::Value::Int(v) => message.field(key.as_str(), *v),
+                    slate_meta::Value::Float(v) => message.field(key.as_str(), *v),
+                    other => message.field(key.as_str(), other.to_string()),
+                };
+            }
+            let _ = self.obj().post_message(
+                gst::message::Element::builder(message.build())
+                    .src(&*self.obj())
+                    .build(),
+            );
+        }
+    }
+}
+
+fn set_record(buffer: &mut gst::BufferRef, record: Record) {
+    match buffer.meta_mut::<SlateMeta>() {
+        Some(mut meta) => *meta.record_mut() = record,
+        None if !record.is_empty() => {
+            SlateMeta::add(buffer, record);
+        }
+        None => {}
+    }
+}
+
+fn audio_frame_bytes(info: &AudioInfo) -> usize {
+    let sample = match info.format {
+        SampleFormat::F32le => 4,
+        SampleFormat::S16le => 2,
+    };
+    (sample * info.channels.max(1) as usize).max(1)
+}
+
+fn video_caps(formats: &[PixelFormat]) -> gst::Caps {
+    let names: Vec<&str> = formats
+        .iter()
+        .filter_map(|f| VIDEO_FORMATS.iter().find(|(p, _)| p == f).map(|(_, n)| *n))
+        .collect();
+    gst_video::VideoCapsBuilder::new()
+        .format_list(names.iter().map(|n| gst_video::VideoFormat::from_string(n)))
+        .build()
+}
+
+fn audio_caps(formats: &[SampleFormat]) -> gst::Caps {
+    let names: Vec<&str> = formats
+        .iter()
+        .filter_map(|f| AUDIO_FORMATS.iter().find(|(s, _)| s == f).map(|(_, n)| *n))
+        .collect();
+    gst_audio::AudioCapsBuilder::new_interleaved()
+        .format_list(names.iter().map(|n| gst_audio::AudioFormat::from_string(n)))
+        .build()
+}
+
+/// Everything the WIT contract can carry.
+fn all_caps() -> gst::Caps {
+    let mut caps = video_caps(&VIDEO_FORMATS.map(|(f, _)| f));
+    caps.merge(audio_caps(&AUDIO_FORMATS.map(|(f, _)| f)));
+    caps
+}
+
+/// What this plugin accepts, from its `describe()`.
+fn plugin_caps(plugin: &Plugin) -> gst::Caps {
+    let description = &plugin.description;
+    let mut caps = gst::Caps::new_empty();
+    if !description.video_formats.is_empty() {
+        caps.merge(video_caps(&description.video_formats));
+    }
+    if !description.audio_formats.is_empty() {
+        caps.merge(audio_caps(&description.audio_formats));
+    }
+    caps
+}
+
+fn media_of(caps: &gst::Caps) -> Option<Media> {
+    if let Ok(info) = gst_video::VideoInfo::from_caps(caps) {
+        let name = info.format().to_str();
+        let format = VIDEO_FORMATS.iter().find(|(_, n)| *n == name.as_str())?.0;
+        return Some(Media::Video(FrameInfo {
+            width: info.width(),
+            height: info.height(),
+            format,
+            stride: info.stride()[0] as u32,
+            pts: None,
+            duration: None,
+        }));
+    }
+    let info = gst_audio::AudioInfo::from_caps(caps).ok()?;
+    let name = info.format().to_str();
+    let format = AUDIO_FORMATS.iter().find(|(_, n)| *n == name.as_str())?.0;
+    Some(Media::Audio(AudioInfo {
+        rate: info.rate(),
+        channels: info.channels(),
+        format,
+        frames: 0,
+        pts: None,
+        duration: None,
+    }))
+}

@@ -1,0 +1,216 @@
+//! `wasmstage` with real plugins, through `gst_check::Harness` and pipelines.
+
+mod common;
+
+use common::{init, pipeline, play_to_eos, plugin};
+use gst::prelude::*;
+use gstslate::SlateMeta;
+use gstslate::model::{Record, Value};
+
+fn harness(plugin_name: &str, props: &[(&str, &str)], caps: &str) -> gst_check::Harness {
+    init();
+    let element = gst::ElementFactory::make("wasmstage")
+        .property("plugin", plugin(plugin_name))
+        .build()
+        .unwrap();
+    for (name, value) in props {
+        element.set_property_from_str(name, value);
+    }
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str(caps);
+    h
+}
+
+const RGBA_2X2: &str = "video/x-raw,format=RGBA,width=2,height=2,framerate=30/1";
+
+/// A 2x2 RGBA frame whose every byte is `fill`, tagged with its number.
+fn numbered_frame(n: u8, fill: u8) -> gst::Buffer {
+    let mut buffer = gst::Buffer::from_slice(vec![fill; 16]);
+    let b = buffer.get_mut().unwrap();
+    b.set_pts(gst::ClockTime::from_mseconds(n as u64 * 33));
+    let mut record = Record::default();
+    record.set("n", n as i64);
+    SlateMeta::add(b, record);
+    buffer
+}
+
+#[test]
+fn brightness_changes_pixels_and_keeps_metadata() {
+    let mut h = harness("brightness", &[("config", r#"{"delta": 40}"#)], RGBA_2X2);
+    h.push(numbered_frame(1, 100)).unwrap();
+    let out = h.pull().unwrap();
+    let expected: Vec<u8> = (0..16).map(|i| if i % 4 == 3 { 100 } else { 140 }).collect();
+    assert_eq!(out.map_readable().unwrap().as_slice(), expected.as_slice());
+    assert_eq!(out.pts(), Some(gst::ClockTime::from_mseconds(33)));
+    assert_eq!(
+        SlateMeta::record_of(&out).get("n"),
+        Some(&Value::Int(1)),
+        "upstream metadata comes back out"
+    );
+    let hash: String = h.element().unwrap().property("plugin-hash");
+    assert_eq!(hash.len(), 64);
+}
+
+#[test]
+fn gain_scales_audio_blocks() {
+    let mut h = harness(
+        "gain",
+        &[("config", r#"{"gain": 2.0}"#)],
+        "audio/x-raw,format=F32LE,layout=interleaved,rate=48000,channels=1",
+    );
+    let samples: Vec<u8> = [0.25f32, -0.125, 0.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+    h.push(gst::Buffer::from_slice(samples)).unwrap();
+    let out = h.pull().unwrap();
+    let out: Vec<f32> = out
+        .map_readable()
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(out, [0.5, -0.25, 0.0]);
+}
+
+#[test]
+fn an_analyzer_adds_metadata_and_leaves_pixels_alone() {
+    let mut h = harness(
+        "motion_meter",
+        &[],
+        "video/x-raw,format=GRAY8,width=4,height=1,framerate=30/1",
+    );
+    let mut diffs = Vec::new();
+    for frame in [[0u8, 0, 0, 0], [80, 80, 80, 80]] {
+        h.push(gst::Buffer::from_slice(frame)).unwrap();
+        let out = h.pull().unwrap();
+        assert_eq!(out.map_readable().unwrap().as_slice(), &frame);
+        diffs.push(SlateMeta::record_of(&out).get("motion.mean-diff").cloned());
+    }
+    assert_eq!(diffs, [Some(Value::Float(0.0)), Some(Value::Float(80.0))]);
+}
+
+#[test]
+fn plugin_events_reach_the_bus() {
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=6 pattern=blink ! video/x-raw,format=GRAY8,width=16,height=16 ! wasmstage plugin={} ! fakesink",
+        plugin("motion_meter")
+    ));
+    let mut events = Vec::new();
+    play_to_eos(&p, |s| {
+        if s.name() == "slate-plugin-event" {
+            events.push((s.get::<String>("name").unwrap(), s.get::<bool>("moving").unwrap()));
+        }
+    });
+    assert_eq!(
+        events[0],
+        ("motion".to_owned(), true),
+        "blinking frames move: {events:?}"
+    );
+}
+
+/// Pushes ten numbered frames through a bad plugin under `policy`; returns
+/// the frames that came out (their numbers) and the fault count.
+fn through_bad_plugin(name: &str, policy: &str) -> (Vec<i64>, u64) {
+    let mut h = harness(
+        name,
+        &[("on-error", policy), ("deadline-ms", "20"), ("memory-limit-mb", "32")],
+        RGBA_2X2,
+    );
+    for n in 1..=10 {
+        let _ = h.push(numbered_frame(n, n));
+    }
+    let mut out = Vec::new();
+    while let Some(buffer) = h.try_pull() {
+        let n = SlateMeta::record_of(&buffer).get("n").and_then(Value::as_int).unwrap();
+        assert_eq!(
+            buffer.map_readable().unwrap().as_slice(),
+            &[n as u8; 16],
+            "{name}: frame {n} is untouched"
+        );
+        out.push(n);
+    }
+    (out, h.element().unwrap().property::<u64>("faults"))
+}
+
+#[test]
+fn under_passthrough_every_frame_of_a_bad_plugin_comes_out_unchanged_and_in_order() {
+    for (name, faults) in [("trap", 5), ("spin", 10), ("hog", 10), ("liar", 10)] {
+        let (out, counted) = through_bad_plugin(name, "passthrough");
+        assert_eq!(out, (1..=10).collect::<Vec<_>>(), "{name}");
+        assert_eq!(counted, faults, "{name}: faults counted");
+    }
+}
+
+#[test]
+fn under_drop_failed_frames_are_dropped() {
+    let (out, faults) = through_bad_plugin("trap", "drop");
+    assert_eq!(
+        out,
+        [1, 3, 5, 7, 9],
+        "every second frame traps, and a fresh instance passes the next"
+    );
+    assert_eq!(faults, 5);
+}
+
+#[test]
+fn under_fail_the_stream_stops_with_an_error() {
+    let mut h = harness("liar", &[("on-error", "fail")], RGBA_2X2);
+    assert_eq!(h.push(numbered_frame(1, 1)), Err(gst::FlowError::Error));
+}
+
+#[test]
+fn each_bad_plugin_posts_its_cause_on_the_bus() {
+    for (name, cause) in [
+        ("trap", "trap"),
+        ("spin", "timeout"),
+        ("hog", "memory"),
+        ("liar", "bad-output"),
+    ] {
+        let p = pipeline(&format!(
+            "videotestsrc num-buffers=4 ! video/x-raw,format=RGBA,width=8,height=8 ! \
+             wasmstage plugin={} on-error=passthrough deadline-ms=20 memory-limit-mb=32 ! fakesink",
+            plugin(name)
+        ));
+        let mut causes = Vec::new();
+        play_to_eos(&p, |s| {
+            if s.name() == "slate-plugin-fault" {
+                assert_eq!(s.get::<String>("world").unwrap(), "video-filter");
+                assert!(s.get::<String>("plugin").unwrap().ends_with(&format!("{name}.wasm")));
+                causes.push(s.get::<String>("cause").unwrap());
+            }
+        });
+        assert!(
+            !causes.is_empty() && causes.iter().all(|c| c == cause),
+            "{name}: {causes:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_or_broken_plugins_refuse_to_start_naming_the_file() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.wasm");
+    std::fs::write(&junk, b"not wasm").unwrap();
+    for (path, expect) in [
+        (dir.path().join("missing.wasm"), "cannot read plugin"),
+        (junk.clone(), "is not a WebAssembly component"),
+    ] {
+        let p = pipeline(&format!(
+            "videotestsrc ! wasmstage plugin={} ! fakesink",
+            path.display()
+        ));
+        let error = common::start_error(&p);
+        assert!(
+            error.contains(&path.display().to_string()) && error.contains(expect),
+            "{error}"
+        );
+    }
+    let p = pipeline(&format!(
+        "videotestsrc ! wasmstage plugin={} config=\"{{\\\"delta\\\": 900}}\" ! fakesink",
+        plugin("brightness")
+    ));
+    let error = common::start_error(&p);
+    assert!(
+        error.contains("refused to start (property `config`)") && error.contains("-255..=255"),
+        "{error}"
+    );
+}
