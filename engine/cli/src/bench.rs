@@ -19,11 +19,18 @@ pub enum Bench {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
+    Wasm {
+        /// Seconds to run each side.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
 }
 
 pub fn bench(what: Bench) -> Result<(), Failure> {
     match what {
         Bench::Pipeline { seconds } => pipeline(seconds),
+        Bench::Wasm { seconds } => crate::bench_wasm::run(seconds).map_err(Failure::Runtime),
     }
 }
 

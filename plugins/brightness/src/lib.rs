@@ -30,16 +30,9 @@ impl VideoFilter for Brightness {
     }
 
     fn process(&mut self, info: &FrameInfo, pixels: &mut Vec<u8>, _meta: &mut Metadata) -> Result<(), PluginError> {
-        let shift = |v: u8| (v as i16 + self.delta).clamp(0, 255) as u8;
-        if info.format == PixelFormat::Gray8 {
-            pixels.iter_mut().for_each(|p| *p = shift(*p));
-            return Ok(());
-        }
-        // Channel 3 of each pixel is alpha or padding.
-        for pixel in pixels.chunks_exact_mut(4) {
-            for channel in &mut pixel[..3] {
-                *channel = shift(*channel);
-            }
+        match info.format {
+            PixelFormat::Gray8 => slate_kernels::brighten_gray(pixels, self.delta),
+            _ => slate_kernels::brighten_packed(pixels, self.delta),
         }
         Ok(())
     }
