@@ -214,3 +214,94 @@ fn missing_or_broken_plugins_refuse_to_start_naming_the_file() {
         "{error}"
     );
 }
+
+/// Replaces `path` the way build tools and editors do: write, then rename.
+fn replace_file(path: &std::path::Path, bytes: &[u8]) {
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, bytes).unwrap();
+    std::fs::rename(&partial, path).unwrap();
+}
+
+#[test]
+fn a_replaced_plugin_takes_over_between_two_buffers_and_a_broken_one_never_runs() {
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("stage.wasm");
+    std::fs::copy(plugin("brightness"), &live).unwrap();
+    let element = gst::ElementFactory::make("wasmstage")
+        .property("plugin", live.display().to_string())
+        .property("config", r#"{"delta": 40}"#)
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str(RGBA_2X2);
+
+    // Version 1 (brightness +40) turns 100 into 140; version 2 (lut, gamma
+    // 0.5) into 160. Every frame's first byte says which version ran.
+    let mut versions = Vec::new();
+    let mut push = |h: &mut gst_check::Harness, n: u16| {
+        h.push(numbered_frame((n % 256) as u8, 100)).unwrap();
+        let out = h.pull().unwrap();
+        versions.push(match out.map_readable().unwrap()[0] {
+            140 => 1,
+            160 => 2,
+            other => panic!("frame {n}: unexpected byte {other}"),
+        });
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut n = 0u16;
+    while n < 100 {
+        push(&mut h, n);
+        n += 1;
+    }
+    replace_file(&live, &std::fs::read(plugin("lut")).unwrap());
+    while h.element().unwrap().property::<u64>("reloads") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline && n < 200,
+            "version 2 never took over"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        push(&mut h, n);
+        n += 1;
+    }
+    replace_file(&live, b"\0asm but broken");
+    while h.element().unwrap().property::<u64>("reload-failures") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline && n < 300,
+            "the broken version was never noticed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        push(&mut h, n);
+        n += 1;
+    }
+    while n < 300 {
+        push(&mut h, n);
+        n += 1;
+    }
+
+    assert_eq!(versions.len(), 300, "every buffer came out");
+    let switch = versions.iter().position(|v| *v == 2).unwrap();
+    assert!(
+        versions[..switch].iter().all(|v| *v == 1) && versions[switch..].iter().all(|v| *v == 2),
+        "one switch, at buffer {switch}"
+    );
+    assert!(switch >= 100, "version 2 ran before its file existed");
+    assert_eq!(
+        h.element().unwrap().property::<u64>("reloads"),
+        1,
+        "the broken version never took over"
+    );
+    let warning = bus
+        .iter()
+        .find_map(|m| match m.view() {
+            gst::MessageView::Warning(w) => Some(w.error().to_string()),
+            _ => None,
+        })
+        .expect("a warning on the bus");
+    assert!(
+        warning.contains("changed but the new version cannot run, keeping the running one"),
+        "{warning}"
+    );
+}

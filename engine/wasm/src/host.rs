@@ -68,7 +68,7 @@ impl Host {
             path: path.to_owned(),
             source,
         })?;
-        let hash = hex(&Sha256::digest(&bytes));
+        let hash = hash_of(&bytes);
         let (component, origin) = self.component(path, &bytes, &hash)?;
         let world = detect_world(&self.engine, &component).ok_or_else(|| LoadError::NoWorld {
             path: path.to_owned(),
@@ -183,6 +183,11 @@ fn exports(engine: &Engine, component: &Component) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// The SHA-256 of a plugin file, hex: the name of the exact code that runs.
+pub fn hash_of(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -30,7 +30,7 @@ mod stage;
 mod state;
 
 pub use error::{Fault, LoadError};
-pub use host::{Host, Origin};
+pub use host::{Host, Origin, hash_of};
 pub use plugin::{Description, PixelFormat, Plugin, SampleFormat, World};
 pub use stage::{AudioInfo, FrameInfo, Limits, Stage};
 pub use state::Event;

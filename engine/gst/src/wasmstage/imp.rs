@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use slate_meta::Record;
 use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Limits, PixelFormat, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
+use super::reload::Reloader;
 use crate::SlateMeta;
 
 static CAT: LazyLock<gst::DebugCategory> =
@@ -19,6 +21,8 @@ static CAT: LazyLock<gst::DebugCategory> =
 pub const FAULT_MESSAGE: &str = "slate-plugin-fault";
 /// Element message carrying an event a plugin posted.
 pub const EVENT_MESSAGE: &str = "slate-plugin-event";
+/// Element message posted when a new version of the plugin took over.
+pub const RELOAD_MESSAGE: &str = "slate-plugin-reloaded";
 
 const DEFAULT_DEADLINE_MS: u32 = 200;
 const DEFAULT_MEMORY_MB: u32 = 256;
@@ -40,6 +44,7 @@ struct Settings {
     deadline_ms: u32,
     memory_limit_mb: u32,
     on_error: OnError,
+    watch: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +55,7 @@ impl Default for Settings {
             deadline_ms: DEFAULT_DEADLINE_MS,
             memory_limit_mb: DEFAULT_MEMORY_MB,
             on_error: OnError::default(),
+            watch: true,
         }
     }
 }
@@ -74,6 +80,8 @@ enum Media {
 struct State {
     stage: Stage,
     media: Option<Media>,
+    caps: Option<gst::Caps>,
+    reloader: Option<Reloader>,
 }
 
 #[derive(Default)]
@@ -82,7 +90,9 @@ pub struct WasmStage {
     state: Mutex<Option<State>>,
     /// Known once loaded; caps queries may come before the state exists.
     plugin: Mutex<Option<Arc<Plugin>>>,
-    faults: std::sync::atomic::AtomicU64,
+    faults: AtomicU64,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
 }
 
 #[glib::object_subclass]
@@ -128,6 +138,22 @@ impl ObjectImpl for WasmStage {
                     .blurb("What to do with a buffer the plugin failed on")
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("watch")
+                    .nick("Watch")
+                    .blurb("Reload the plugin when its file changes, between two buffers; a broken new version keeps the old one running")
+                    .default_value(true)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt64::builder("reloads")
+                    .nick("Reloads")
+                    .blurb("How many new versions of the plugin took over")
+                    .read_only()
+                    .build(),
+                glib::ParamSpecUInt64::builder("reload-failures")
+                    .nick("Reload failures")
+                    .blurb("How many changed plugin files could not take over (the running version stayed)")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecUInt64::builder("faults")
                     .nick("Faults")
                     .blurb("How many calls into the plugin have failed")
@@ -161,6 +187,7 @@ impl ObjectImpl for WasmStage {
             "deadline-ms" => settings.deadline_ms = value.get().expect("type checked upstream"),
             "memory-limit-mb" => settings.memory_limit_mb = value.get().expect("type checked upstream"),
             "on-error" => settings.on_error = value.get().expect("type checked upstream"),
+            "watch" => settings.watch = value.get().expect("type checked upstream"),
             other => unreachable!("unknown property {other}"),
         }
     }
@@ -173,7 +200,10 @@ impl ObjectImpl for WasmStage {
             "deadline-ms" => settings.deadline_ms.to_value(),
             "memory-limit-mb" => settings.memory_limit_mb.to_value(),
             "on-error" => settings.on_error.to_value(),
-            "faults" => self.faults.load(std::sync::atomic::Ordering::Relaxed).to_value(),
+            "watch" => settings.watch.to_value(),
+            "reloads" => self.reloads.load(Ordering::Relaxed).to_value(),
+            "reload-failures" => self.reload_failures.load(Ordering::Relaxed).to_value(),
+            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
             "plugin-hash" => self.plugin.lock().unwrap().as_ref().map(|p| p.hash.clone()).to_value(),
             other => unreachable!("unknown property {other}"),
         }
@@ -248,6 +278,7 @@ impl BaseTransformImpl for WasmStage {
         let media = media_of(incaps).ok_or_else(|| gst::loggable_error!(CAT, "unsupported caps {incaps}"))?;
         if let Some(state) = self.state.lock().unwrap().as_mut() {
             state.media = Some(media);
+            state.caps = Some(incaps.clone());
         }
         Ok(())
     }
@@ -255,6 +286,7 @@ impl BaseTransformImpl for WasmStage {
     fn transform_ip(&self, buffer: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let mut state = self.state.lock().unwrap();
         let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        self.swap_in_new_version(state);
         let media = state.media.ok_or(gst::FlowError::NotNegotiated)?;
         let record = SlateMeta::record_of(buffer);
         let pts = buffer.pts().map(|t| t.nseconds());
@@ -360,14 +392,86 @@ impl WasmStage {
             );
             gst::StateChangeError
         })?;
+        let reloader = settings
+            .watch
+            .then(|| Reloader::start(&path, settings.config.clone(), settings.limits(), plugin.hash.clone()));
+        let reloader = match reloader {
+            Some(Err(e)) => {
+                gst::element_imp_warning!(
+                    self,
+                    gst::ResourceError::Settings,
+                    ("Cannot watch {} for changes, hot reload is off: {e}", path.display())
+                );
+                None
+            }
+            Some(Ok(reloader)) => Some(reloader),
+            None => None,
+        };
         *self.plugin.lock().unwrap() = Some(plugin);
-        *self.state.lock().unwrap() = Some(State { stage, media: None });
+        *self.state.lock().unwrap() = Some(State {
+            stage,
+            media: None,
+            caps: None,
+            reloader,
+        });
         Ok(())
+    }
+
+    /// Between two buffers: lets a new version of the plugin take over if
+    /// one is ready and can run on the negotiated media; otherwise warns and
+    /// keeps the running one.
+    fn swap_in_new_version(&self, state: &mut State) {
+        let Some(next) = state.reloader.as_ref().and_then(Reloader::take) else {
+            return;
+        };
+        let path = state.stage.plugin().path.display().to_string();
+        let refuse = |why: String| {
+            self.reload_failures.fetch_add(1, Ordering::Relaxed);
+            gst::element_imp_warning!(
+                self,
+                gst::LibraryError::Init,
+                ("Plugin {path} changed but the new version cannot run, keeping the running one: {why}")
+            );
+        };
+        let (plugin, stage) = match next {
+            Ok(next) => next,
+            Err(why) => return refuse(why),
+        };
+        let world = plugin.description.world;
+        if !matches!(world, World::VideoFilter | World::AudioFilter | World::Analyzer) {
+            return refuse(format!("it is a {} plugin", world.name()));
+        }
+        if let Some(caps) = state
+            .caps
+            .as_ref()
+            .filter(|caps| !plugin_caps(&plugin).can_intersect(caps))
+        {
+            return refuse(format!("it does not accept the running format {caps}"));
+        }
+        let previous = std::mem::replace(&mut state.stage, stage);
+        *self.plugin.lock().unwrap() = Some(plugin.clone());
+        let count = self.reloads.fetch_add(1, Ordering::Relaxed) + 1;
+        gst::info!(
+            CAT,
+            imp = self,
+            "plugin {path} reloaded ({} -> {})",
+            previous.plugin().hash,
+            plugin.hash
+        );
+        let message = gst::Structure::builder(RELOAD_MESSAGE)
+            .field("plugin", &path)
+            .field("hash", &plugin.hash)
+            .field("previous-hash", &previous.plugin().hash)
+            .field("count", count)
+            .build();
+        let _ = self
+            .obj()
+            .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
     }
 
     /// Counts the fault, tells the bus, and applies `on-error`.
     fn on_fault(&self, stage: &Stage, fault: &Fault, pts: Option<u64>) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let count = self.faults.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
         let policy = self.settings.lock().unwrap().on_error;
         let plugin = stage.plugin();
         let name = plugin.path.display().to_string();

@@ -6,8 +6,9 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
+mod reload;
 
-pub use imp::{EVENT_MESSAGE, FAULT_MESSAGE};
+pub use imp::{EVENT_MESSAGE, FAULT_MESSAGE, RELOAD_MESSAGE};
 
 glib::wrapper! {
     pub struct WasmStage(ObjectSubclass<imp::WasmStage>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
