@@ -39,3 +39,12 @@ pub mod analyzer {
 }
 
 pub use video_filter::slate::plugin::types;
+
+/// Version 0.2.0 of the capabilities (sdk-wit/README.md), linked beside
+/// 0.1.0 so plugins built against either load.
+pub mod v0_2 {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.2.0",
+        world: "slate:plugin/capabilities@0.2.0",
+    });
+}

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
 use wasmtime::{Config, Engine};
 
-use crate::bindings::video_filter;
+use crate::bindings::{v0_2, video_filter};
 use crate::error::LoadError;
 use crate::plugin::{Plugin, World};
 use crate::state::State;
@@ -49,8 +49,11 @@ impl Host {
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| LoadError::Engine(e.to_string()))?;
-        // Every world imports the same capabilities: link them once.
+        // Every world imports the same capabilities: link them once, in
+        // every version of the contract the host supports.
         video_filter::VideoFilter::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        v0_2::Capabilities::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         start_ticker(&engine);
         Ok(Host {

@@ -153,3 +153,82 @@ impl wit::events::Host for State {
         });
     }
 }
+
+/// Version 0.2.0 of the capabilities: what 0.1.0 does, plus `log.enabled`.
+mod v0_2 {
+    use super::State;
+    use crate::bindings::types as v1_types;
+    use crate::bindings::v0_2::slate::plugin as v2;
+    use crate::bindings::video_filter::slate::plugin as v1;
+
+    impl v2::log::Host for State {
+        fn log(&mut self, level: v2::log::Level, message: String) {
+            v1::log::Host::log(self, same_level(level), message)
+        }
+
+        fn enabled(&mut self, level: v2::log::Level) -> bool {
+            use v2::log::Level;
+            match level {
+                Level::Trace => tracing::enabled!(tracing::Level::TRACE),
+                Level::Debug => tracing::enabled!(tracing::Level::DEBUG),
+                Level::Info => tracing::enabled!(tracing::Level::INFO),
+                Level::Warn => tracing::enabled!(tracing::Level::WARN),
+                Level::Error => tracing::enabled!(tracing::Level::ERROR),
+            }
+        }
+    }
+
+    fn same_level(level: v2::log::Level) -> v1::log::Level {
+        use v2::log::Level;
+        match level {
+            Level::Trace => v1::log::Level::Trace,
+            Level::Debug => v1::log::Level::Debug,
+            Level::Info => v1::log::Level::Info,
+            Level::Warn => v1::log::Level::Warn,
+            Level::Error => v1::log::Level::Error,
+        }
+    }
+
+    impl v2::metrics::Host for State {
+        fn counter_add(&mut self, name: String, delta: u64) {
+            v1::metrics::Host::counter_add(self, name, delta)
+        }
+
+        fn gauge_set(&mut self, name: String, value: f64) {
+            v1::metrics::Host::gauge_set(self, name, value)
+        }
+    }
+
+    impl v2::config::Host for State {
+        fn get(&mut self) -> String {
+            v1::config::Host::get(self)
+        }
+    }
+
+    impl v2::clock::Host for State {
+        fn monotonic_ns(&mut self) -> u64 {
+            v1::clock::Host::monotonic_ns(self)
+        }
+    }
+
+    impl v2::types::Host for State {}
+
+    impl v2::events::Host for State {
+        fn post(&mut self, name: String, fields: Vec<v2::types::Field>) {
+            v1::events::Host::post(self, name, fields.into_iter().map(same_field).collect())
+        }
+    }
+
+    fn same_field(field: v2::types::Field) -> v1_types::Field {
+        use v2::types::Value;
+        let value = match field.value {
+            Value::Boolean(v) => v1_types::Value::Boolean(v),
+            Value::Integer(v) => v1_types::Value::Integer(v),
+            Value::Float(v) => v1_types::Value::Float(v),
+            Value::Text(v) => v1_types::Value::Text(v),
+            Value::TextList(v) => v1_types::Value::TextList(v),
+            Value::FloatList(v) => v1_types::Value::FloatList(v),
+        };
+        v1_types::Field { key: field.key, value }
+    }
+}

@@ -261,3 +261,25 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn plugins_built_against_either_contract_version_run_on_one_host() {
+    let old = load("brightness");
+    let new = load("contract_v2");
+    assert_eq!(new.description.version, "0.2.0");
+    let frame = [9u8; 16];
+    let mut stage = Stage::new(old, r#"{"delta": 1}"#, Limits::default()).unwrap();
+    assert_eq!(
+        stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap().0[0],
+        10,
+        "0.1.0 plugin"
+    );
+    let mut stage = Stage::new(new, "", Limits::default()).unwrap();
+    let (pixels, meta) = stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap();
+    assert_eq!(pixels, frame);
+    assert_eq!(meta.get("contract"), Some(&Value::from("0.2.0")));
+    assert!(
+        matches!(meta.get("error-log-enabled"), Some(Value::Bool(_))),
+        "0.2.0's new import answered: {meta:?}"
+    );
+}
