@@ -175,3 +175,57 @@ fn gst_tools_load_the_plugin_from_gst_plugin_path() {
     let shots: Vec<_> = lines.iter().map(|l| l["fields"]["shot"].as_str().unwrap()).collect();
     assert_eq!(shots, [vec!["a"; 10], vec!["b"; 10]].concat());
 }
+
+#[test]
+fn wasm_stages_run_from_gst_launch_and_from_pipeline_files() {
+    let scratch = tempfile::tempdir().unwrap();
+    let brightness = example_plugin("brightness");
+    let (code, _, stderr) = run(Command::new("gst-launch-1.0")
+        .current_dir(scratch.path())
+        .env("GST_PLUGIN_PATH", plugin_dir())
+        .env("GST_REGISTRY", scratch.path().join("registry.bin"))
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=60",
+            "!",
+            "video/x-raw,format=RGBA,width=320,height=240",
+            "!",
+            "wasmstage",
+        ])
+        .arg(format!("plugin={}", brightness.display()))
+        .args(["!", "metalog", "location=wasm.jsonl", "!", "fakesink"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json_lines(&scratch.path().join("wasm.jsonl")).len(), 60);
+
+    let file = scratch.path().join("wasm.toml");
+    std::fs::write(
+        &file,
+        r#"
+[pipeline]
+links = ["cam ! video/x-raw,format=RGBA ! stage ! out"]
+[source.cam]
+element = "videotestsrc"
+properties = { num-buffers = 30 }
+[stage.stage]
+element = "wasmstage"
+properties = { config = '{"delta": 10}', on-error = "passthrough" }
+[sink.out]
+element = "fakesink"
+"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .arg("--set")
+        .arg(format!("stage.plugin={}", brightness.display())));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("30 frames"), "{stderr}");
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .args(["--set", "stage.plugin=missing.wasm"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("wasm.toml:7:1: `stage` refused to start: Cannot load plugin (property `plugin`): cannot read plugin missing.wasm"), "{stderr}");
+}

@@ -120,3 +120,11 @@ pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).expect("each line is JSON"))
         .collect()
 }
+
+/// A built example plugin from `plugins/`, by file stem (`brightness`).
+pub fn example_plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| slate_wasm::examples::build(&repo().join("plugins")).expect("the plugins build"))
+        .join(format!("{name}.wasm"))
+}

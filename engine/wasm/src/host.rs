@@ -102,10 +102,10 @@ impl Host {
             path: path.to_owned(),
             why: format!("{e:#}"),
         })?;
-        if let Some(file) = cached {
-            if let Err(e) = write_cache(&file, &component) {
-                tracing::warn!("cannot cache compiled plugin at {}: {e}", file.display());
-            }
+        if let Some(file) = cached
+            && let Err(e) = write_cache(&file, &component)
+        {
+            tracing::warn!("cannot cache compiled plugin at {}: {e}", file.display());
         }
         Ok((component, Origin::Compiled))
     }

@@ -1,3 +1,4 @@
+#![allow(clippy::too_many_arguments)] // generated bindings
 //! A video filter built against `slate:plugin@0.2.0` (not the SDK's 0.1.0):
 //! it calls `log.enabled`, new in 0.2.0, and records the answer as metadata,
 //! so the host test proves it linked the newer contract beside the old one.

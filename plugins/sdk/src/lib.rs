@@ -25,6 +25,7 @@
 //! the generated modules are public only for the macros.
 
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated
 pub mod video_filter {
     wit_bindgen::generate!({
         path: "../../sdk-wit/since_v0.1.0",
@@ -37,6 +38,7 @@ pub mod video_filter {
 }
 
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated
 pub mod audio_filter {
     wit_bindgen::generate!({
         path: "../../sdk-wit/since_v0.1.0",
@@ -56,6 +58,7 @@ pub mod audio_filter {
 }
 
 #[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated
 pub mod analyzer {
     wit_bindgen::generate!({
         path: "../../sdk-wit/since_v0.1.0",
@@ -162,6 +165,12 @@ pub fn describe_analyzer(name: &str, video: &[PixelFormat], audio: &[SampleForma
 /// The plugin's state between calls (one instance per stream, one thread).
 #[doc(hidden)]
 pub struct Slot<T>(std::cell::RefCell<Option<T>>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl<T> Slot<T> {
     pub const fn new() -> Self {

@@ -17,7 +17,7 @@ impl VideoFilter for Trap {
 
     fn process(&mut self, _info: &FrameInfo, _pixels: &mut Vec<u8>, _meta: &mut Metadata) -> Result<(), PluginError> {
         self.frames += 1;
-        if self.frames % 2 == 0 {
+        if self.frames.is_multiple_of(2) {
             panic!("trap plugin: deliberate panic on frame {}", self.frames);
         }
         Ok(())
