@@ -5,7 +5,8 @@
 //! CLI registers it statically with [`plugin_register_static`].
 //!
 //! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out),
-//! `wasmstage` (runs a sandboxed WASM component plugin).
+//! `wasmstage` (runs a sandboxed WASM component plugin on buffers) and
+//! `wasmsrc` (a source whose frames a WASM generator plugin makes).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -13,6 +14,7 @@ use gst::glib;
 mod meta;
 pub mod metalog;
 pub mod shottag;
+pub mod wasmsrc;
 pub mod wasmstage;
 
 pub use meta::SlateMeta;
@@ -33,6 +35,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     shottag::register(plugin)?;
     metalog::register(plugin)?;
     wasmstage::register(plugin)?;
+    wasmsrc::register(plugin)?;
     Ok(())
 }
 

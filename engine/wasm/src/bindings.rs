@@ -38,6 +38,21 @@ pub mod analyzer {
     });
 }
 
+pub mod generator {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/generator@0.1.0",
+        with: {
+            "slate:plugin/types": super::video_filter::slate::plugin::types,
+            "slate:plugin/log": super::video_filter::slate::plugin::log,
+            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
+            "slate:plugin/config": super::video_filter::slate::plugin::config,
+            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
+            "slate:plugin/events": super::video_filter::slate::plugin::events,
+        },
+    });
+}
+
 pub use video_filter::slate::plugin::types;
 
 /// Version 0.2.0 of the capabilities (sdk-wit/README.md), linked beside

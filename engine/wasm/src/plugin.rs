@@ -6,7 +6,7 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::types as wit;
-use crate::bindings::{analyzer, audio_filter, video_filter};
+use crate::bindings::{analyzer, audio_filter, generator, video_filter};
 use crate::error::LoadError;
 use crate::host::{Host, Origin};
 use crate::state::State;
@@ -84,6 +84,27 @@ pub(crate) enum Bindings {
     Video(video_filter::VideoFilter),
     Audio(audio_filter::AudioFilter),
     Analyzer(analyzer::Analyzer),
+    Generator(generator::Generator),
+}
+
+impl Bindings {
+    pub(crate) fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<wit::Description> {
+        match self {
+            Bindings::Video(b) => b.call_describe(store),
+            Bindings::Audio(b) => b.call_describe(store),
+            Bindings::Analyzer(b) => b.call_describe(store),
+            Bindings::Generator(b) => b.call_describe(store),
+        }
+    }
+
+    pub(crate) fn init(&self, store: &mut Store<State>) -> wasmtime::Result<Result<(), wit::PluginError>> {
+        match self {
+            Bindings::Video(b) => b.call_init(store),
+            Bindings::Audio(b) => b.call_init(store),
+            Bindings::Analyzer(b) => b.call_init(store),
+            Bindings::Generator(b) => b.call_init(store),
+        }
+    }
 }
 
 impl Plugin {
@@ -118,14 +139,11 @@ impl Plugin {
         let limits = crate::Limits::default();
         let mut store = crate::stage::new_store(&plugin, "", &limits);
         let bindings = plugin.bind(&mut store).map_err(instantiate_error)?;
-        let said = crate::stage::guarded(&mut store, &limits, |store| match &bindings {
-            Bindings::Video(b) => b.call_describe(store),
-            Bindings::Audio(b) => b.call_describe(store),
-            Bindings::Analyzer(b) => b.call_describe(store),
-        })
-        .map_err(|fault| LoadError::Describe {
-            path: path.to_owned(),
-            fault,
+        let said = crate::stage::guarded(&mut store, &limits, |store| bindings.describe(store)).map_err(|fault| {
+            LoadError::Describe {
+                path: path.to_owned(),
+                fault,
+            }
         })?;
         if World::of(said.world) != world {
             return Err(LoadError::WorldMismatch {
@@ -155,6 +173,9 @@ impl Plugin {
                 Bindings::Audio(audio_filter::AudioFilterPre::new(self.pre.clone())?.instantiate(store)?)
             }
             World::Analyzer => Bindings::Analyzer(analyzer::AnalyzerPre::new(self.pre.clone())?.instantiate(store)?),
+            World::Generator => {
+                Bindings::Generator(generator::GeneratorPre::new(self.pre.clone())?.instantiate(store)?)
+            }
             other => {
                 return Err(wasmtime::Error::msg(format!(
                     "the {} world is not hosted by stages yet",

@@ -138,11 +138,7 @@ impl Stage {
         if self.live.is_none() {
             let mut store = new_store(&self.plugin, &self.config, &self.limits);
             let bindings = guarded(&mut store, &self.limits, |store| self.plugin.bind(store))?;
-            let init = guarded(&mut store, &self.limits, |store| match &bindings {
-                Bindings::Video(b) => b.call_init(store),
-                Bindings::Audio(b) => b.call_init(store),
-                Bindings::Analyzer(b) => b.call_init(store),
-            })?;
+            let init = guarded(&mut store, &self.limits, |store| bindings.init(store))?;
             init.map_err(plugin_fault)?;
             self.live = Some((store, bindings));
         }
@@ -231,5 +227,28 @@ impl Stage {
             _ => unreachable!("world checked above"),
         })?;
         metadata_from_wit(output).map_err(|e| Fault::BadOutput(e.to_string()))
+    }
+
+    /// Asks a generator for the frame described by `info` (size, format,
+    /// time): its pixels (exactly `stride * height` bytes) and metadata.
+    pub fn generate_frame(&mut self, info: FrameInfo) -> Result<(Vec<u8>, Record), Fault> {
+        if self.plugin.description.world != World::Generator {
+            return Err(self.wrong_world(World::Generator));
+        }
+        let output = self.call(|store, bindings| match bindings {
+            Bindings::Generator(b) => b.call_generate_frame(store, info),
+            _ => unreachable!("world checked above"),
+        })?;
+        let expected = info.stride as usize * info.height as usize;
+        if output.pixels.len() != expected {
+            return Err(Fault::BadOutput(format!(
+                "{} bytes for a {}x{} frame of {expected} bytes",
+                output.pixels.len(),
+                info.width,
+                info.height
+            )));
+        }
+        let meta = metadata_from_wit(output.meta).map_err(|e| Fault::BadOutput(e.to_string()))?;
+        Ok((output.pixels, meta))
     }
 }

@@ -77,6 +77,26 @@ pub mod analyzer {
     });
 }
 
+#[doc(hidden)]
+#[allow(clippy::too_many_arguments)] // generated
+pub mod generator {
+    wit_bindgen::generate!({
+        path: "../../sdk-wit/since_v0.1.0",
+        world: "slate:plugin/generator@0.1.0",
+        pub_export_macro: true,
+        export_macro_name: "export_generator",
+        default_bindings_module: "slate_plugin_sdk::generator",
+        with: {
+            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
+            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
+            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
+            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
+            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
+            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
+        },
+    });
+}
+
 use video_filter::slate::plugin as wit;
 
 /// Everything a plugin file needs.
@@ -86,8 +106,8 @@ pub mod prelude {
         RelationKind, SampleFormat, Value, WorldKind,
     };
     pub use crate::{
-        Analyzer, AudioFilter, VideoFilter, clock, describe_analyzer, describe_audio_filter, describe_video_filter,
-        events, log, metrics,
+        Analyzer, AudioFilter, Generator, VideoFilter, clock, describe_analyzer, describe_audio_filter,
+        describe_generator, describe_video_filter, events, log, metrics,
     };
 }
 
@@ -138,6 +158,17 @@ pub trait Analyzer: Sized + 'static {
     }
 }
 
+/// A source: makes the frame (or audio block) the host asks for.
+pub trait Generator: Sized + 'static {
+    fn describe() -> Description;
+    fn new(config: &str) -> Result<Self, PluginError>;
+    /// Returns `info.stride * info.height` bytes of pixels for time `info.pts`.
+    fn generate_frame(&mut self, info: &FrameInfo, meta: &mut Metadata) -> Result<Vec<u8>, PluginError>;
+    fn generate_audio(&mut self, _info: &AudioInfo, _meta: &mut Metadata) -> Result<Vec<u8>, PluginError> {
+        Err(PluginError::Unsupported("this generator makes video only".into()))
+    }
+}
+
 fn description(name: &str, world: WorldKind, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     Description {
         name: name.into(),
@@ -160,6 +191,10 @@ pub fn describe_audio_filter(name: &str, formats: &[SampleFormat]) -> Descriptio
 
 pub fn describe_analyzer(name: &str, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     description(name, WorldKind::Analyzer, video, audio)
+}
+
+pub fn describe_generator(name: &str, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
+    description(name, WorldKind::Generator, video, audio)
 }
 
 /// The plugin's state between calls (one instance per stream, one thread).
@@ -305,4 +340,44 @@ pub fn config_number(config: &str, key: &str) -> Result<Option<f64>, PluginError
         .parse::<f64>()
         .map(Some)
         .map_err(|_| PluginError::BadConfig(format!("`{key}` must be a number, e.g. {{\"{key}\": 1.5}}")))
+}
+
+/// Exports `$t` (a [`Generator`]) as the plugin.
+#[macro_export]
+macro_rules! generator {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::generator::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::Generator>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::Generator>::new)
+            }
+            fn generate_frame(
+                info: $crate::prelude::FrameInfo,
+            ) -> Result<$crate::video_filter::slate::plugin::types::VideoOutput, $crate::prelude::PluginError> {
+                let mut meta = $crate::prelude::Metadata {
+                    fields: Vec::new(),
+                    objects: Vec::new(),
+                    relations: Vec::new(),
+                };
+                let pixels = __SLATE_STATE.with(|s| <$t as $crate::Generator>::generate_frame(s, &info, &mut meta))?;
+                Ok($crate::video_filter::slate::plugin::types::VideoOutput { pixels, meta })
+            }
+            fn generate_audio(
+                info: $crate::prelude::AudioInfo,
+            ) -> Result<$crate::video_filter::slate::plugin::types::AudioOutput, $crate::prelude::PluginError> {
+                let mut meta = $crate::prelude::Metadata {
+                    fields: Vec::new(),
+                    objects: Vec::new(),
+                    relations: Vec::new(),
+                };
+                let samples = __SLATE_STATE.with(|s| <$t as $crate::Generator>::generate_audio(s, &info, &mut meta))?;
+                Ok($crate::video_filter::slate::plugin::types::AudioOutput { samples, meta })
+            }
+        }
+        $crate::generator::export_generator!(__SlateGuest);
+    };
 }

@@ -1,70 +1,37 @@
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use slate_meta::Record;
-use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Limits, PixelFormat, Plugin, SampleFormat, Stage, World};
+use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
 use super::reload::Reloader;
+use super::settings::{StageSettings, audio_info_of, fault_message, media_caps_for, video_info_of};
 use crate::SlateMeta;
 
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("wasmstage", gst::DebugColorFlags::empty(), Some("Slate WASM stage")));
 
-/// Element message posted for every fault: plugin, world, cause, policy.
-pub const FAULT_MESSAGE: &str = "slate-plugin-fault";
 /// Element message carrying an event a plugin posted.
 pub const EVENT_MESSAGE: &str = "slate-plugin-event";
 /// Element message posted when a new version of the plugin took over.
 pub const RELOAD_MESSAGE: &str = "slate-plugin-reloaded";
 
-const DEFAULT_DEADLINE_MS: u32 = 200;
-const DEFAULT_MEMORY_MB: u32 = 256;
-
-/// The pixel and sample formats of the WIT contract, by GStreamer name.
-const VIDEO_FORMATS: [(PixelFormat, &str); 5] = [
-    (PixelFormat::Rgba, "RGBA"),
-    (PixelFormat::Bgra, "BGRA"),
-    (PixelFormat::Rgbx, "RGBx"),
-    (PixelFormat::Bgrx, "BGRx"),
-    (PixelFormat::Gray8, "GRAY8"),
-];
-const AUDIO_FORMATS: [(SampleFormat, &str); 2] = [(SampleFormat::F32le, "F32LE"), (SampleFormat::S16le, "S16LE")];
-
 #[derive(Debug, Clone)]
 struct Settings {
-    plugin: Option<PathBuf>,
-    config: String,
-    deadline_ms: u32,
-    memory_limit_mb: u32,
-    on_error: OnError,
+    stage: StageSettings,
     watch: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            plugin: None,
-            config: String::new(),
-            deadline_ms: DEFAULT_DEADLINE_MS,
-            memory_limit_mb: DEFAULT_MEMORY_MB,
-            on_error: OnError::default(),
+            stage: StageSettings::default(),
             watch: true,
-        }
-    }
-}
-
-impl Settings {
-    fn limits(&self) -> Limits {
-        Limits {
-            deadline: Duration::from_millis(self.deadline_ms.into()),
-            memory: (self.memory_limit_mb as usize) << 20,
         }
     }
 }
@@ -105,39 +72,8 @@ impl ObjectSubclass for WasmStage {
 impl ObjectImpl for WasmStage {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("plugin")
-                    .nick("Plugin")
-                    .blurb("Path of the WASM component (.wasm) implementing a slate:plugin world")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("config")
-                    .nick("Config")
-                    .blurb("Configuration string handed to the plugin (JSON or TOML, as the plugin documents)")
-                    .default_value(Some(""))
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("deadline-ms")
-                    .nick("Deadline")
-                    .blurb("Longest one call into the plugin may run, in milliseconds")
-                    .minimum(1)
-                    .maximum(60_000)
-                    .default_value(DEFAULT_DEADLINE_MS)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("memory-limit-mb")
-                    .nick("Memory limit")
-                    .blurb("Most memory the plugin instance may use, in MiB")
-                    .minimum(1)
-                    .maximum(4096)
-                    .default_value(DEFAULT_MEMORY_MB)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder::<OnError>("on-error")
-                    .nick("On error")
-                    .blurb("What to do with a buffer the plugin failed on")
-                    .mutable_playing()
-                    .build(),
+            let mut properties = StageSettings::param_specs("video-filter, audio-filter or analyzer");
+            properties.extend([
                 glib::ParamSpecBoolean::builder("watch")
                     .nick("Watch")
                     .blurb("Reload the plugin when its file changes, between two buffers; a broken new version keeps the old one running")
@@ -161,10 +97,11 @@ impl ObjectImpl for WasmStage {
                     .build(),
                 glib::ParamSpecString::builder("plugin-hash")
                     .nick("Plugin hash")
-                    .blurb("SHA-256 of the loaded plugin file")
+                    .blurb("SHA-256 of the running plugin file")
                     .read_only()
                     .build(),
-            ]
+            ]);
+            properties
         });
         PROPERTIES.as_ref()
     }
@@ -172,40 +109,19 @@ impl ObjectImpl for WasmStage {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "plugin" => {
-                settings.plugin = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .map(PathBuf::from)
-            }
-            "config" => {
-                settings.config = value
-                    .get::<Option<String>>()
-                    .expect("type checked upstream")
-                    .unwrap_or_default()
-            }
-            "deadline-ms" => settings.deadline_ms = value.get().expect("type checked upstream"),
-            "memory-limit-mb" => settings.memory_limit_mb = value.get().expect("type checked upstream"),
-            "on-error" => settings.on_error = value.get().expect("type checked upstream"),
             "watch" => settings.watch = value.get().expect("type checked upstream"),
-            other => unreachable!("unknown property {other}"),
+            name => settings.stage.set(name, value),
         }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
-        let settings = self.settings.lock().unwrap();
         match pspec.name() {
-            "plugin" => settings.plugin.as_ref().map(|p| p.display().to_string()).to_value(),
-            "config" => settings.config.to_value(),
-            "deadline-ms" => settings.deadline_ms.to_value(),
-            "memory-limit-mb" => settings.memory_limit_mb.to_value(),
-            "on-error" => settings.on_error.to_value(),
-            "watch" => settings.watch.to_value(),
+            "watch" => self.settings.lock().unwrap().watch.to_value(),
             "reloads" => self.reloads.load(Ordering::Relaxed).to_value(),
             "reload-failures" => self.reload_failures.load(Ordering::Relaxed).to_value(),
             "faults" => self.faults.load(Ordering::Relaxed).to_value(),
             "plugin-hash" => self.plugin.lock().unwrap().as_ref().map(|p| p.hash.clone()).to_value(),
-            other => unreachable!("unknown property {other}"),
+            name => self.settings.lock().unwrap().stage.get(name),
         }
     }
 }
@@ -227,7 +143,7 @@ impl ElementImpl for WasmStage {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = all_caps();
+            let caps = media_caps_for(None);
             [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]
                 .into_iter()
                 .map(|(name, direction)| {
@@ -241,9 +157,7 @@ impl ElementImpl for WasmStage {
     fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
         match transition {
             gst::StateChange::NullToReady => self.load()?,
-            gst::StateChange::ReadyToNull => {
-                *self.state.lock().unwrap() = None;
-            }
+            gst::StateChange::ReadyToNull => *self.state.lock().unwrap() = None,
             _ => {}
         }
         self.parent_change_state(transition)
@@ -263,10 +177,7 @@ impl BaseTransformImpl for WasmStage {
     ) -> Option<gst::Caps> {
         // A stage keeps the format: what goes in comes out, within what the
         // plugin accepts.
-        let accepted = match self.plugin.lock().unwrap().as_ref() {
-            Some(plugin) => plugin_caps(plugin),
-            None => all_caps(),
-        };
+        let accepted = media_caps_for(self.plugin.lock().unwrap().as_deref());
         let caps = caps.intersect_with_mode(&accepted, gst::CapsIntersectMode::First);
         Some(match filter {
             Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
@@ -275,7 +186,10 @@ impl BaseTransformImpl for WasmStage {
     }
 
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
-        let media = media_of(incaps).ok_or_else(|| gst::loggable_error!(CAT, "unsupported caps {incaps}"))?;
+        let media = video_info_of(incaps)
+            .map(|(frame, _)| Media::Video(frame))
+            .or_else(|| audio_info_of(incaps).map(Media::Audio))
+            .ok_or_else(|| gst::loggable_error!(CAT, "unsupported caps {incaps}"))?;
         if let Some(state) = self.state.lock().unwrap().as_mut() {
             state.media = Some(media);
             state.caps = Some(incaps.clone());
@@ -340,7 +254,7 @@ impl WasmStage {
     /// Loads the plugin and makes its instance; refuses to start if either fails.
     fn load(&self) -> Result<(), gst::StateChangeError> {
         let settings = self.settings.lock().unwrap().clone();
-        let Some(path) = settings.plugin.clone() else {
+        let Some(path) = settings.stage.plugin.clone() else {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Settings,
@@ -357,10 +271,7 @@ impl WasmStage {
             gst::StateChangeError
         })?;
         let describes = &plugin.description;
-        if !matches!(
-            describes.world,
-            World::VideoFilter | World::AudioFilter | World::Analyzer
-        ) {
+        if !runs_here(describes.world) {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Init,
@@ -381,7 +292,7 @@ impl WasmStage {
             describes.world.name(),
             plugin.origin
         );
-        let stage = Stage::new(plugin.clone(), &settings.config, settings.limits()).map_err(|fault| {
+        let stage = Stage::new(plugin.clone(), &settings.stage.config, settings.stage.limits()).map_err(|fault| {
             gst::element_imp_error!(
                 self,
                 gst::LibraryError::Settings,
@@ -392,10 +303,14 @@ impl WasmStage {
             );
             gst::StateChangeError
         })?;
-        let reloader = settings
-            .watch
-            .then(|| Reloader::start(&path, settings.config.clone(), settings.limits(), plugin.hash.clone()));
-        let reloader = match reloader {
+        let reloader = match settings.watch.then(|| {
+            Reloader::start(
+                &path,
+                settings.stage.config.clone(),
+                settings.stage.limits(),
+                plugin.hash.clone(),
+            )
+        }) {
             Some(Err(e)) => {
                 gst::element_imp_warning!(
                     self,
@@ -437,14 +352,13 @@ impl WasmStage {
             Ok(next) => next,
             Err(why) => return refuse(why),
         };
-        let world = plugin.description.world;
-        if !matches!(world, World::VideoFilter | World::AudioFilter | World::Analyzer) {
-            return refuse(format!("it is a {} plugin", world.name()));
+        if !runs_here(plugin.description.world) {
+            return refuse(format!("it is a {} plugin", plugin.description.world.name()));
         }
         if let Some(caps) = state
             .caps
             .as_ref()
-            .filter(|caps| !plugin_caps(&plugin).can_intersect(caps))
+            .filter(|caps| !media_caps_for(Some(&plugin)).can_intersect(caps))
         {
             return refuse(format!("it does not accept the running format {caps}"));
         }
@@ -472,25 +386,25 @@ impl WasmStage {
     /// Counts the fault, tells the bus, and applies `on-error`.
     fn on_fault(&self, stage: &Stage, fault: &Fault, pts: Option<u64>) -> Result<gst::FlowSuccess, gst::FlowError> {
         let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
-        let policy = self.settings.lock().unwrap().on_error;
+        let policy = self.settings.lock().unwrap().stage.on_error;
         let plugin = stage.plugin();
-        let name = plugin.path.display().to_string();
-        gst::warning!(CAT, imp = self, "plugin {name} {fault} (fault {count}, {policy:?})");
-        let message = gst::Structure::builder(FAULT_MESSAGE)
-            .field("plugin", &name)
-            .field("world", plugin.description.world.name())
-            .field("cause", fault.cause())
-            .field("message", fault.to_string())
-            .field("policy", format!("{policy:?}").to_lowercase())
-            .field("count", count)
-            .field_if_some("pts", pts)
-            .build();
+        gst::warning!(
+            CAT,
+            imp = self,
+            "plugin {} {fault} (fault {count}, {policy:?})",
+            plugin.path.display()
+        );
+        let message = fault_message(plugin, fault, policy, count, pts);
         let _ = self
             .obj()
             .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
         match policy {
             OnError::Fail => {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Plugin {name} {fault}"));
+                gst::element_imp_error!(
+                    self,
+                    gst::LibraryError::Failed,
+                    ("Plugin {} {fault}", plugin.path.display())
+                );
                 Err(gst::FlowError::Error)
             }
             OnError::Passthrough => Ok(gst::FlowSuccess::Ok),
@@ -521,6 +435,11 @@ impl WasmStage {
     }
 }
 
+/// The worlds that run on buffers flowing through.
+fn runs_here(world: World) -> bool {
+    matches!(world, World::VideoFilter | World::AudioFilter | World::Analyzer)
+}
+
 fn set_record(buffer: &mut gst::BufferRef, record: Record) {
     match buffer.meta_mut::<SlateMeta>() {
         Some(mut meta) => *meta.record_mut() = record,
@@ -536,71 +455,5 @@ fn audio_frame_bytes(info: &AudioInfo) -> usize {
         SampleFormat::F32le => 4,
         SampleFormat::S16le => 2,
     };
-    (sample * info.channels.max(1) as usize).max(1)
-}
-
-fn video_caps(formats: &[PixelFormat]) -> gst::Caps {
-    let names: Vec<&str> = formats
-        .iter()
-        .filter_map(|f| VIDEO_FORMATS.iter().find(|(p, _)| p == f).map(|(_, n)| *n))
-        .collect();
-    gst_video::VideoCapsBuilder::new()
-        .format_list(names.iter().map(|n| gst_video::VideoFormat::from_string(n)))
-        .build()
-}
-
-fn audio_caps(formats: &[SampleFormat]) -> gst::Caps {
-    let names: Vec<&str> = formats
-        .iter()
-        .filter_map(|f| AUDIO_FORMATS.iter().find(|(s, _)| s == f).map(|(_, n)| *n))
-        .collect();
-    gst_audio::AudioCapsBuilder::new_interleaved()
-        .format_list(names.iter().map(|n| gst_audio::AudioFormat::from_string(n)))
-        .build()
-}
-
-/// Everything the WIT contract can carry.
-fn all_caps() -> gst::Caps {
-    let mut caps = video_caps(&VIDEO_FORMATS.map(|(f, _)| f));
-    caps.merge(audio_caps(&AUDIO_FORMATS.map(|(f, _)| f)));
-    caps
-}
-
-/// What this plugin accepts, from its `describe()`.
-fn plugin_caps(plugin: &Plugin) -> gst::Caps {
-    let description = &plugin.description;
-    let mut caps = gst::Caps::new_empty();
-    if !description.video_formats.is_empty() {
-        caps.merge(video_caps(&description.video_formats));
-    }
-    if !description.audio_formats.is_empty() {
-        caps.merge(audio_caps(&description.audio_formats));
-    }
-    caps
-}
-
-fn media_of(caps: &gst::Caps) -> Option<Media> {
-    if let Ok(info) = gst_video::VideoInfo::from_caps(caps) {
-        let name = info.format().to_str();
-        let format = VIDEO_FORMATS.iter().find(|(_, n)| *n == name.as_str())?.0;
-        return Some(Media::Video(FrameInfo {
-            width: info.width(),
-            height: info.height(),
-            format,
-            stride: info.stride()[0] as u32,
-            pts: None,
-            duration: None,
-        }));
-    }
-    let info = gst_audio::AudioInfo::from_caps(caps).ok()?;
-    let name = info.format().to_str();
-    let format = AUDIO_FORMATS.iter().find(|(_, n)| *n == name.as_str())?.0;
-    Some(Media::Audio(AudioInfo {
-        rate: info.rate(),
-        channels: info.channels(),
-        format,
-        frames: 0,
-        pts: None,
-        duration: None,
-    }))
+    sample * info.channels.max(1) as usize
 }

@@ -7,8 +7,11 @@ use gst::prelude::*;
 
 mod imp;
 mod reload;
+mod settings;
 
-pub use imp::{EVENT_MESSAGE, FAULT_MESSAGE, RELOAD_MESSAGE};
+pub use imp::{EVENT_MESSAGE, RELOAD_MESSAGE};
+pub use settings::FAULT_MESSAGE;
+pub(crate) use settings::{StageSettings, fault_message, video_caps_for, video_info_of};
 
 glib::wrapper! {
     pub struct WasmStage(ObjectSubclass<imp::WasmStage>) @extends gst_base::BaseTransform, gst::Element, gst::Object;

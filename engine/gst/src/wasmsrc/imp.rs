@@ -1,0 +1,290 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::base_src::CreateSuccess;
+use gst_base::subclass::prelude::*;
+use slate_wasm::{FrameInfo, Host, Stage, World};
+
+use crate::SlateMeta;
+use crate::wasmstage::{OnError, StageSettings, fault_message, video_caps_for, video_info_of};
+
+static CAT: LazyLock<gst::DebugCategory> =
+    LazyLock::new(|| gst::DebugCategory::new("wasmsrc", gst::DebugColorFlags::empty(), Some("Slate WASM source")));
+
+/// A generator that fails this many frames in a row under `drop` is stuck.
+const MAX_DROPPED_IN_A_ROW: u32 = 100;
+
+/// Exists from READY on.
+struct State {
+    stage: Stage,
+    info: Option<(FrameInfo, gst_video::VideoInfo)>,
+    /// Frames made so far; the next frame's number.
+    next: u64,
+    /// The last good frame, repeated under `passthrough`.
+    last: Option<gst::Buffer>,
+}
+
+#[derive(Default)]
+pub struct WasmSrc {
+    settings: Mutex<StageSettings>,
+    state: Mutex<Option<State>>,
+    faults: AtomicU64,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for WasmSrc {
+    const NAME: &'static str = "GstWasmSrc";
+    type Type = super::WasmSrc;
+    type ParentType = gst_base::PushSrc;
+}
+
+impl ObjectImpl for WasmSrc {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            let mut properties = StageSettings::param_specs("generator");
+            properties.push(
+                glib::ParamSpecUInt64::builder("faults")
+                    .nick("Faults")
+                    .blurb("How many frames the plugin failed to make")
+                    .read_only()
+                    .build(),
+            );
+            properties
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn constructed(&self) {
+        self.parent_constructed();
+        self.obj().set_format(gst::Format::Time);
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        self.settings.lock().unwrap().set(pspec.name(), value);
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        match pspec.name() {
+            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
+            name => self.settings.lock().unwrap().get(name),
+        }
+    }
+}
+
+impl GstObjectImpl for WasmSrc {}
+
+impl ElementImpl for WasmSrc {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "Slate WASM source",
+                "Source/Video",
+                "Makes video frames with a sandboxed WebAssembly component plugin (slate:plugin generator)",
+                "Slate developers",
+            )
+        });
+        Some(&*METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = video_caps_for(None);
+            vec![gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap()]
+        });
+        TEMPLATES.as_ref()
+    }
+
+    fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
+        match transition {
+            gst::StateChange::NullToReady => self.load()?,
+            gst::StateChange::ReadyToNull => *self.state.lock().unwrap() = None,
+            _ => {}
+        }
+        self.parent_change_state(transition)
+    }
+}
+
+impl BaseSrcImpl for WasmSrc {
+    fn caps(&self, filter: Option<&gst::Caps>) -> Option<gst::Caps> {
+        let state = self.state.lock().unwrap();
+        let caps = video_caps_for(state.as_ref().map(|s| s.stage.plugin().as_ref()));
+        Some(match filter {
+            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+            None => caps,
+        })
+    }
+
+    fn fixate(&self, mut caps: gst::Caps) -> gst::Caps {
+        caps.truncate();
+        if let Some(s) = caps.make_mut().structure_mut(0) {
+            s.fixate_field_nearest_int("width", 1280);
+            s.fixate_field_nearest_int("height", 720);
+            s.fixate_field_nearest_fraction("framerate", gst::Fraction::new(30, 1));
+        }
+        self.parent_fixate(caps)
+    }
+
+    fn set_caps(&self, caps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let (info, video) = video_info_of(caps).ok_or_else(|| gst::loggable_error!(CAT, "unsupported caps {caps}"))?;
+        if video.fps().numer() <= 0 {
+            return Err(gst::loggable_error!(
+                CAT,
+                "wasmsrc needs a fixed, non-zero framerate, not {caps}"
+            ));
+        }
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            state.info = Some((info, video));
+        }
+        Ok(())
+    }
+
+    fn is_seekable(&self) -> bool {
+        false
+    }
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            state.next = 0;
+            state.last = None;
+        }
+        Ok(())
+    }
+}
+
+impl PushSrcImpl for WasmSrc {
+    fn create(&self, _buffer: Option<&mut gst::BufferRef>) -> Result<CreateSuccess, gst::FlowError> {
+        let mut state = self.state.lock().unwrap();
+        let state = state.as_mut().ok_or(gst::FlowError::Flushing)?;
+        let (info, video) = state.info.clone().ok_or(gst::FlowError::NotNegotiated)?;
+        for _ in 0..MAX_DROPPED_IN_A_ROW {
+            let n = state.next;
+            state.next += 1;
+            let pts = n.mul_div_floor(
+                gst::ClockTime::SECOND.nseconds() * video.fps().denom() as u64,
+                video.fps().numer() as u64,
+            );
+            let end = (n + 1).mul_div_floor(
+                gst::ClockTime::SECOND.nseconds() * video.fps().denom() as u64,
+                video.fps().numer() as u64,
+            );
+            let (pts, duration) = (pts.unwrap_or(0), end.unwrap_or(0).saturating_sub(pts.unwrap_or(0)));
+            match state.stage.generate_frame(FrameInfo {
+                pts: Some(pts),
+                duration: Some(duration),
+                ..info
+            }) {
+                Ok((pixels, record)) => {
+                    let mut buffer = gst::Buffer::from_mut_slice(pixels);
+                    let b = buffer.get_mut().expect("a new buffer is writable");
+                    stamp(b, n, pts, duration);
+                    if !record.is_empty() {
+                        SlateMeta::add(b, record);
+                    }
+                    state.last = Some(buffer.clone());
+                    return Ok(CreateSuccess::NewBuffer(buffer));
+                }
+                Err(fault) => {
+                    let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
+                    let policy = self.settings.lock().unwrap().on_error;
+                    let message = fault_message(state.stage.plugin(), &fault, policy, count, Some(pts));
+                    let _ = self
+                        .obj()
+                        .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+                    match policy {
+                        OnError::Fail => {
+                            gst::element_imp_error!(
+                                self,
+                                gst::LibraryError::Failed,
+                                ("Plugin {} {fault}", state.stage.plugin().path.display())
+                            );
+                            return Err(gst::FlowError::Error);
+                        }
+                        OnError::Passthrough => {
+                            let mut buffer = match &state.last {
+                                Some(last) => last.copy(),
+                                None => gst::Buffer::from_mut_slice(vec![0u8; video.size()]),
+                            };
+                            stamp(buffer.get_mut().expect("a copy is writable"), n, pts, duration);
+                            return Ok(CreateSuccess::NewBuffer(buffer));
+                        }
+                        OnError::Drop => {
+                            let gap = gst::event::Gap::builder(gst::ClockTime::from_nseconds(pts))
+                                .duration(gst::ClockTime::from_nseconds(duration))
+                                .build();
+                            self.obj().src_pad().push_event(gap);
+                        }
+                    }
+                }
+            }
+        }
+        gst::element_imp_error!(
+            self,
+            gst::LibraryError::Failed,
+            ("Plugin failed {MAX_DROPPED_IN_A_ROW} frames in a row")
+        );
+        Err(gst::FlowError::Error)
+    }
+}
+
+fn stamp(buffer: &mut gst::BufferRef, n: u64, pts: u64, duration: u64) {
+    buffer.set_pts(gst::ClockTime::from_nseconds(pts));
+    buffer.set_duration(gst::ClockTime::from_nseconds(duration));
+    buffer.set_offset(n);
+    buffer.set_offset_end(n + 1);
+}
+
+impl WasmSrc {
+    fn load(&self) -> Result<(), gst::StateChangeError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let Some(path) = settings.plugin.clone() else {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Settings,
+                ("No `plugin` set: give the path of a .wasm generator component")
+            );
+            return Err(gst::StateChangeError);
+        };
+        let plugin = Host::global().and_then(|host| host.load(&path)).map_err(|e| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Init,
+                ("Cannot load plugin (property `plugin`): {e}")
+            );
+            gst::StateChangeError
+        })?;
+        if plugin.description.world != World::Generator || plugin.description.video_formats.is_empty() {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Init,
+                (
+                    "Plugin {} is a {} plugin; wasmsrc runs video generator plugins",
+                    path.display(),
+                    plugin.description.world.name()
+                )
+            );
+            return Err(gst::StateChangeError);
+        }
+        let stage = Stage::new(plugin, &settings.config, settings.limits()).map_err(|fault| {
+            gst::element_imp_error!(
+                self,
+                gst::LibraryError::Settings,
+                (
+                    "Plugin {} refused to start (property `config`): {fault}",
+                    path.display()
+                )
+            );
+            gst::StateChangeError
+        })?;
+        *self.state.lock().unwrap() = Some(State {
+            stage,
+            info: None,
+            next: 0,
+            last: None,
+        });
+        Ok(())
+    }
+}
