@@ -7,7 +7,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::base_src::CreateSuccess;
 use gst_base::subclass::prelude::*;
-use slate_wasm::{FrameInfo, Host, Stage, World};
+use slate_wasm::{FrameInfo, Stage, World};
 
 use crate::SlateMeta;
 use crate::wasmstage::{OnError, StageSettings, fault_message, video_caps_for, video_info_of};
@@ -240,45 +240,14 @@ fn stamp(buffer: &mut gst::BufferRef, n: u64, pts: u64, duration: u64) {
 impl WasmSrc {
     fn load(&self) -> Result<(), gst::StateChangeError> {
         let settings = self.settings.lock().unwrap().clone();
-        let Some(path) = settings.plugin.clone() else {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Settings,
-                ("No `plugin` set: give the path of a .wasm generator component")
-            );
-            return Err(gst::StateChangeError);
-        };
-        let plugin = Host::global().and_then(|host| host.load(&path)).map_err(|e| {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Init,
-                ("Cannot load plugin (property `plugin`): {e}")
-            );
-            gst::StateChangeError
-        })?;
-        if plugin.description.world != World::Generator || plugin.description.video_formats.is_empty() {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Init,
-                (
-                    "Plugin {} is a {} plugin; wasmsrc runs video generator plugins",
-                    path.display(),
-                    plugin.description.world.name()
-                )
-            );
-            return Err(gst::StateChangeError);
-        }
-        let stage = Stage::new(plugin, &settings.config, settings.limits()).map_err(|fault| {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Settings,
-                (
-                    "Plugin {} refused to start (property `config`): {fault}",
-                    path.display()
-                )
-            );
-            gst::StateChangeError
-        })?;
+        let makes_video =
+            |p: &slate_wasm::Plugin| p.description.world == World::Generator && !p.description.video_formats.is_empty();
+        let stage = settings
+            .start_stage("wasmsrc", "video generator", makes_video)
+            .map_err(|e| {
+                self.post_error_message(e);
+                gst::StateChangeError
+            })?;
         *self.state.lock().unwrap() = Some(State {
             stage,
             info: None,

@@ -6,11 +6,11 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use slate_meta::Record;
-use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Plugin, SampleFormat, Stage, World};
+use slate_wasm::{AudioInfo, Fault, FrameInfo, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
 use super::reload::Reloader;
-use super::settings::{StageSettings, audio_info_of, fault_message, media_caps_for, video_info_of};
+use super::settings::{StageSettings, audio_info_of, fault_message, media_caps_for, runs_on_buffers, video_info_of};
 use crate::SlateMeta;
 
 static CAT: LazyLock<gst::DebugCategory> =
@@ -254,35 +254,16 @@ impl WasmStage {
     /// Loads the plugin and makes its instance; refuses to start if either fails.
     fn load(&self) -> Result<(), gst::StateChangeError> {
         let settings = self.settings.lock().unwrap().clone();
-        let Some(path) = settings.stage.plugin.clone() else {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Settings,
-                ("No `plugin` set: give the path of a .wasm component")
-            );
-            return Err(gst::StateChangeError);
-        };
-        let plugin = Host::global().and_then(|host| host.load(&path)).map_err(|e| {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Init,
-                ("Cannot load plugin (property `plugin`): {e}")
-            );
-            gst::StateChangeError
-        })?;
+        let stage = settings
+            .stage
+            .start_stage("wasmstage", "video-filter, audio-filter and analyzer", runs_on_buffers)
+            .map_err(|e| {
+                self.post_error_message(e);
+                gst::StateChangeError
+            })?;
+        let plugin = stage.plugin().clone();
+        let path = plugin.path.clone();
         let describes = &plugin.description;
-        if !runs_here(describes.world) {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Init,
-                (
-                    "Plugin {} is a {} plugin; wasmstage runs video-filter, audio-filter and analyzer plugins",
-                    path.display(),
-                    describes.world.name()
-                )
-            );
-            return Err(gst::StateChangeError);
-        }
         gst::info!(
             CAT,
             imp = self,
@@ -292,17 +273,6 @@ impl WasmStage {
             describes.world.name(),
             plugin.origin
         );
-        let stage = Stage::new(plugin.clone(), &settings.stage.config, settings.stage.limits()).map_err(|fault| {
-            gst::element_imp_error!(
-                self,
-                gst::LibraryError::Settings,
-                (
-                    "Plugin {} refused to start (property `config`): {fault}",
-                    path.display()
-                )
-            );
-            gst::StateChangeError
-        })?;
         let reloader = match settings.watch.then(|| {
             Reloader::start(
                 &path,
@@ -352,7 +322,7 @@ impl WasmStage {
             Ok(next) => next,
             Err(why) => return refuse(why),
         };
-        if !runs_here(plugin.description.world) {
+        if !runs_on_buffers(&plugin) {
             return refuse(format!("it is a {} plugin", plugin.description.world.name()));
         }
         if let Some(caps) = state
@@ -433,11 +403,6 @@ impl WasmStage {
             );
         }
     }
-}
-
-/// The worlds that run on buffers flowing through.
-fn runs_here(world: World) -> bool {
-    matches!(world, World::VideoFilter | World::AudioFilter | World::Analyzer)
 }
 
 fn set_record(buffer: &mut gst::BufferRef, record: Record) {

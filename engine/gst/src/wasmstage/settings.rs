@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
-use slate_wasm::{AudioInfo, Fault, FrameInfo, Limits, PixelFormat, Plugin, SampleFormat};
+use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Limits, PixelFormat, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
 
@@ -118,6 +118,52 @@ impl StageSettings {
             memory: (self.memory_limit_mb as usize) << 20,
         }
     }
+
+    /// Loads the plugin, checks it is one `element` runs (`runs`, named
+    /// `worlds` in the message) and starts its instance with `config`.
+    pub fn start_stage(
+        &self,
+        element: &str,
+        worlds: &str,
+        runs: impl Fn(&Plugin) -> bool,
+    ) -> Result<Stage, gst::ErrorMessage> {
+        let Some(path) = self.plugin.as_ref() else {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                ("No `plugin` set: give the path of a .wasm component")
+            ));
+        };
+        let plugin = Host::global()
+            .and_then(|host| host.load(path))
+            .map_err(|e| gst::error_msg!(gst::LibraryError::Init, ("Cannot load plugin (property `plugin`): {e}")))?;
+        if !runs(&plugin) {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Init,
+                (
+                    "Plugin {} is a {} plugin; {element} runs {worlds} plugins",
+                    path.display(),
+                    plugin.description.world.name()
+                )
+            ));
+        }
+        Stage::new(plugin, &self.config, self.limits()).map_err(|fault| {
+            gst::error_msg!(
+                gst::LibraryError::Settings,
+                (
+                    "Plugin {} refused to start (property `config`): {fault}",
+                    path.display()
+                )
+            )
+        })
+    }
+}
+
+/// The worlds that run on buffers flowing through `wasmstage`.
+pub fn runs_on_buffers(plugin: &Plugin) -> bool {
+    matches!(
+        plugin.description.world,
+        World::VideoFilter | World::AudioFilter | World::Analyzer
+    )
 }
 
 /// The `slate-plugin-fault` message for one fault.
