@@ -8,50 +8,29 @@ pub mod video_filter {
     });
 }
 
-pub mod audio_filter {
-    wasmtime::component::bindgen!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/audio-filter@0.1.0",
-        with: {
-            "slate:plugin/types": super::video_filter::slate::plugin::types,
-            "slate:plugin/log": super::video_filter::slate::plugin::log,
-            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
-            "slate:plugin/config": super::video_filter::slate::plugin::config,
-            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
-            "slate:plugin/events": super::video_filter::slate::plugin::events,
-        },
-    });
+/// Another world of 0.1.0, sharing the interfaces generated in `video_filter`.
+macro_rules! world_of_v0_1 {
+    ($module:ident, $world:tt) => {
+        pub mod $module {
+            wasmtime::component::bindgen!({
+                path: "../../sdk-wit/since_v0.1.0",
+                world: $world,
+                with: {
+                    "slate:plugin/types": super::video_filter::slate::plugin::types,
+                    "slate:plugin/log": super::video_filter::slate::plugin::log,
+                    "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
+                    "slate:plugin/config": super::video_filter::slate::plugin::config,
+                    "slate:plugin/clock": super::video_filter::slate::plugin::clock,
+                    "slate:plugin/events": super::video_filter::slate::plugin::events,
+                },
+            });
+        }
+    };
 }
 
-pub mod analyzer {
-    wasmtime::component::bindgen!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/analyzer@0.1.0",
-        with: {
-            "slate:plugin/types": super::video_filter::slate::plugin::types,
-            "slate:plugin/log": super::video_filter::slate::plugin::log,
-            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
-            "slate:plugin/config": super::video_filter::slate::plugin::config,
-            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
-            "slate:plugin/events": super::video_filter::slate::plugin::events,
-        },
-    });
-}
-
-pub mod generator {
-    wasmtime::component::bindgen!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/generator@0.1.0",
-        with: {
-            "slate:plugin/types": super::video_filter::slate::plugin::types,
-            "slate:plugin/log": super::video_filter::slate::plugin::log,
-            "slate:plugin/metrics": super::video_filter::slate::plugin::metrics,
-            "slate:plugin/config": super::video_filter::slate::plugin::config,
-            "slate:plugin/clock": super::video_filter::slate::plugin::clock,
-            "slate:plugin/events": super::video_filter::slate::plugin::events,
-        },
-    });
-}
+world_of_v0_1!(audio_filter, "slate:plugin/audio-filter@0.1.0");
+world_of_v0_1!(analyzer, "slate:plugin/analyzer@0.1.0");
+world_of_v0_1!(generator, "slate:plugin/generator@0.1.0");
 
 pub use video_filter::slate::plugin::types;
 

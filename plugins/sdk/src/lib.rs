@@ -37,65 +37,49 @@ pub mod video_filter {
     });
 }
 
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)] // generated
-pub mod audio_filter {
-    wit_bindgen::generate!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/audio-filter@0.1.0",
-        pub_export_macro: true,
-        export_macro_name: "export_audio_filter",
-        default_bindings_module: "slate_plugin_sdk::audio_filter",
-        with: {
-            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
-            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
-            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
-            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
-            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
-            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
-        },
-    });
+/// Another world of 0.1.0, sharing the interfaces generated in `video_filter`.
+macro_rules! world_of_v0_1 {
+    ($module:ident, $world:tt, $export:tt, $path:tt) => {
+        #[doc(hidden)]
+        #[allow(clippy::too_many_arguments)] // generated
+        pub mod $module {
+            wit_bindgen::generate!({
+                path: "../../sdk-wit/since_v0.1.0",
+                world: $world,
+                pub_export_macro: true,
+                export_macro_name: $export,
+                default_bindings_module: $path,
+                with: {
+                    "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
+                    "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
+                    "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
+                    "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
+                    "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
+                    "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
+                },
+            });
+        }
+    };
 }
 
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)] // generated
-pub mod analyzer {
-    wit_bindgen::generate!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/analyzer@0.1.0",
-        pub_export_macro: true,
-        export_macro_name: "export_analyzer",
-        default_bindings_module: "slate_plugin_sdk::analyzer",
-        with: {
-            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
-            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
-            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
-            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
-            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
-            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
-        },
-    });
-}
-
-#[doc(hidden)]
-#[allow(clippy::too_many_arguments)] // generated
-pub mod generator {
-    wit_bindgen::generate!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/generator@0.1.0",
-        pub_export_macro: true,
-        export_macro_name: "export_generator",
-        default_bindings_module: "slate_plugin_sdk::generator",
-        with: {
-            "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
-            "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
-            "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
-            "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
-            "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
-            "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
-        },
-    });
-}
+world_of_v0_1!(
+    audio_filter,
+    "slate:plugin/audio-filter@0.1.0",
+    "export_audio_filter",
+    "slate_plugin_sdk::audio_filter"
+);
+world_of_v0_1!(
+    analyzer,
+    "slate:plugin/analyzer@0.1.0",
+    "export_analyzer",
+    "slate_plugin_sdk::analyzer"
+);
+world_of_v0_1!(
+    generator,
+    "slate:plugin/generator@0.1.0",
+    "export_generator",
+    "slate_plugin_sdk::generator"
+);
 
 use video_filter::slate::plugin as wit;
 
