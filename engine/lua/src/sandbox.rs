@@ -134,7 +134,7 @@ pub(crate) fn caller(lua: &Lua) -> String {
     lua.inspect_stack(1, |debug| {
         let source = debug.source();
         let file = source.short_src.as_deref().unwrap_or("?").to_owned();
-        format!("{file}:{}: ", debug.curr_line())
+        format!("{file}:{}: ", debug.current_line().unwrap_or_default())
     })
     .unwrap_or_default()
 }
