@@ -6,13 +6,16 @@
 //!
 //! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out),
 //! `wasmstage` (runs a sandboxed WASM component plugin on buffers) and
-//! `wasmsrc` (a source whose frames a WASM generator plugin makes).
+//! `wasmsrc` (a source whose frames a WASM generator plugin makes) and
+//! `luastage` (calls a sandboxed Lua script for every buffer).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
 
+pub mod luastage;
 mod meta;
 pub mod metalog;
+mod reload;
 pub mod shottag;
 pub mod wasmsrc;
 pub mod wasmstage;
@@ -36,6 +39,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     metalog::register(plugin)?;
     wasmstage::register(plugin)?;
     wasmsrc::register(plugin)?;
+    luastage::register(plugin)?;
     Ok(())
 }
 

@@ -6,12 +6,12 @@ use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use slate_meta::Record;
-use slate_wasm::{AudioInfo, Fault, FrameInfo, Plugin, SampleFormat, Stage, World};
+use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
-use super::reload::Reloader;
 use super::settings::{StageSettings, audio_info_of, fault_message, media_caps_for, runs_on_buffers, video_info_of};
 use crate::SlateMeta;
+use crate::reload::Reloader;
 
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("wasmstage", gst::DebugColorFlags::empty(), Some("Slate WASM stage")));
@@ -48,7 +48,7 @@ struct State {
     stage: Stage,
     media: Option<Media>,
     caps: Option<gst::Caps>,
-    reloader: Option<Reloader>,
+    reloader: Option<Reloader<(Arc<Plugin>, Stage)>>,
 }
 
 #[derive(Default)]
@@ -274,12 +274,14 @@ impl WasmStage {
             plugin.origin
         );
         let reloader = match settings.watch.then(|| {
-            Reloader::start(
-                &path,
-                settings.stage.config.clone(),
-                settings.stage.limits(),
-                plugin.hash.clone(),
-            )
+            let (config, limits) = (settings.stage.config.clone(), settings.stage.limits());
+            Reloader::start(&path, move |path| {
+                let plugin = Host::global()
+                    .and_then(|host| host.load(path))
+                    .map_err(|e| e.to_string())?;
+                let stage = Stage::new(plugin.clone(), &config, limits.clone()).map_err(|f| format!("it {f}"))?;
+                Ok((plugin, stage))
+            })
         }) {
             Some(Err(e)) => {
                 gst::element_imp_warning!(

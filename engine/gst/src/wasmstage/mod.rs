@@ -6,7 +6,6 @@ use gst::glib;
 use gst::prelude::*;
 
 mod imp;
-mod reload;
 mod settings;
 
 pub use imp::{EVENT_MESSAGE, RELOAD_MESSAGE};

@@ -1,5 +1,6 @@
-//! Hot reload: watches the plugin file and gets its new version ready off
-//! the streaming thread, so the stage swaps it in between two buffers.
+//! Hot reload for stage elements: watches a file and prepares its new
+//! version off the streaming thread, so the element swaps it in between two
+//! buffers. What "prepare" means (load a plugin, a script) is the caller's.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -7,22 +8,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode, Watcher};
-use slate_wasm::{Host, Limits, Plugin, Stage};
 
-/// Writes come in bursts (create, write, close, rename): load once they stop.
+/// Writes come in bursts (create, write, close, rename): prepare once they stop.
 const QUIET: Duration = Duration::from_millis(100);
 
-/// A new version, ready to run; or why the file could not become one.
-pub type Ready = Result<(Arc<Plugin>, Stage), String>;
+/// A new version ready to run, or why the changed file cannot become one.
+pub type Ready<T> = Result<T, String>;
 
-pub struct Reloader {
+pub struct Reloader<T> {
     _watcher: notify::RecommendedWatcher,
-    ready: Arc<Mutex<Option<Ready>>>,
+    ready: Arc<Mutex<Option<Ready<T>>>>,
 }
 
-impl Reloader {
-    /// Watches `path`; `hash` is the version running now.
-    pub fn start(path: &Path, config: String, limits: Limits, hash: String) -> notify::Result<Reloader> {
+impl<T: Send + 'static> Reloader<T> {
+    /// Watches `path` and runs `prepare` on each new content of it.
+    pub fn start(path: &Path, prepare: impl Fn(&Path) -> Ready<T> + Send + 'static) -> notify::Result<Reloader<T>> {
         let (tx, rx) = channel();
         let mut watcher = notify::recommended_watcher(tx)?;
         // The folder, not the file: editors and build tools replace files.
@@ -34,9 +34,10 @@ impl Reloader {
         let ready = Arc::new(Mutex::new(None));
         let slot = ready.clone();
         let path = path.to_owned();
+        let running = std::fs::read(&path).unwrap_or_default();
         std::thread::Builder::new()
-            .name("slate-wasm-reload".into())
-            .spawn(move || watch(rx, path, config, limits, hash, slot))
+            .name("slate-reload".into())
+            .spawn(move || watch(rx, path, running, prepare, slot))
             .map_err(|e| notify::Error::generic(&e.to_string()))?;
         Ok(Reloader {
             _watcher: watcher,
@@ -45,19 +46,18 @@ impl Reloader {
     }
 
     /// The version made ready since the last call, if any.
-    pub fn take(&self) -> Option<Ready> {
+    pub fn take(&self) -> Option<Ready<T>> {
         self.ready.lock().unwrap().take()
     }
 }
 
 /// Runs until the watcher (and with it the channel) is dropped.
-fn watch(
+fn watch<T>(
     rx: Receiver<notify::Result<notify::Event>>,
     path: PathBuf,
-    config: String,
-    limits: Limits,
-    mut seen: String,
-    ready: Arc<Mutex<Option<Ready>>>,
+    mut seen: Vec<u8>,
+    prepare: impl Fn(&Path) -> Ready<T>,
+    ready: Arc<Mutex<Option<Ready<T>>>>,
 ) {
     let name = path.file_name().map(|n| n.to_owned());
     let concerns = |event: &notify::Result<notify::Event>| match event {
@@ -78,18 +78,10 @@ fn watch(
             }
         }
         let Ok(bytes) = std::fs::read(&path) else { continue }; // gone for now; a later write brings it back
-        let hash = slate_wasm::hash_of(&bytes);
-        if hash == seen {
+        if bytes == seen {
             continue;
         }
-        seen = hash;
-        let next = Host::global()
-            .and_then(|host| host.load(&path))
-            .map_err(|e| e.to_string())
-            .and_then(|plugin| {
-                let stage = Stage::new(plugin.clone(), &config, limits.clone()).map_err(|f| format!("it {f}"))?;
-                Ok((plugin, stage))
-            });
-        *ready.lock().unwrap() = Some(next);
+        seen = bytes;
+        *ready.lock().unwrap() = Some(prepare(&path));
     }
 }
