@@ -19,6 +19,12 @@ pub enum Bench {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Lua stage hooks: calls per second, trivial and with metadata access.
+    Lua {
+        /// Seconds to run each case.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -31,6 +37,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
     match what {
         Bench::Pipeline { seconds } => pipeline(seconds),
         Bench::Wasm { seconds } => crate::bench_wasm::run(seconds).map_err(Failure::Runtime),
+        Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
     }
 }
 
@@ -95,4 +102,48 @@ fn redirect_outputs(file: &mut PipelineFile, dir: &std::path::Path) {
             }
         }
     }
+}
+
+/// Calls of `process(buf)` per second through the same path `luastage` uses.
+fn lua(seconds: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        seconds > 0.0 && seconds.is_finite(),
+        "--seconds must be a positive number"
+    );
+    let budget = std::time::Duration::from_secs_f64(seconds);
+    let cases = [
+        ("trivial hook", "function process(buf) end"),
+        (
+            "read pts, set one field",
+            "function process(buf) buf:set('shot', buf.pts > 1 and 's2' or 's1') end",
+        ),
+        (
+            "read a field, set two",
+            "function process(buf) local t = buf:get('take') or 0 buf:set('take', t + 1) buf:set('seen', true) end",
+        ),
+    ];
+    println!("Lua stage hooks (Lua 5.4, sandboxed, instruction budget on), {seconds} s per case");
+    println!("{:<28} {:>14} {:>12}", "", "calls/s", "µs/call");
+    for (name, source) in cases {
+        let mut script = slate_lua::Script::from_source(
+            "bench.lua",
+            source,
+            std::path::Path::new("."),
+            slate_lua::Limits::default(),
+        )?;
+        let mut record = slate_meta::Record::default();
+        record.set("take", 1i64);
+        let mut buffer = slate_lua::Buffer::new(Some(2_000_000_000), Some(33_333_333), record);
+        let started = Instant::now();
+        let mut calls = 0u64;
+        while started.elapsed() < budget {
+            for _ in 0..1000 {
+                script.process(&mut buffer)?;
+            }
+            calls += 1000;
+        }
+        let per_second = calls as f64 / started.elapsed().as_secs_f64();
+        println!("{name:<28} {per_second:>14.0} {:>12.2}", 1e6 / per_second);
+    }
+    Ok(())
 }

@@ -49,6 +49,10 @@ pub(crate) fn new_state(limits: &Limits, script_folder: &Path) -> mlua::Result<(
     let libs = StdLib::COROUTINE | StdLib::TABLE | StdLib::STRING | StdLib::UTF8 | StdLib::MATH | StdLib::OS;
     let lua = Lua::new_with(libs, LuaOptions::default())?;
     lua.set_memory_limit(limits.memory)?;
+    // Each hook call leaves a little short-lived garbage with finalisers;
+    // the generational collector frees it before it can pile up to the
+    // memory limit (the incremental one paced too lazily for that).
+    lua.gc_gen(0, 0);
     let budget = Budget::default();
     let used = budget.0.clone();
     let allowed = limits.instructions;

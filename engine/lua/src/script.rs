@@ -39,6 +39,11 @@ pub struct Script {
     lua: Lua,
     budget: Budget,
     limits: Limits,
+    /// The one `buf` handed to every `process` call; each buffer's data is
+    /// swapped in for the call and out after it, so calls allocate nothing
+    /// (per-call userdata would also pile up: Lua's emergency collection at
+    /// the memory limit cannot free objects with finalisers).
+    buf: mlua::AnyUserData,
 }
 
 impl std::fmt::Debug for Script {
@@ -61,12 +66,17 @@ impl Script {
     /// Loads a script from text; `name` stands for its file in messages and
     /// `folder` is where `require` looks unless the limits say otherwise.
     pub fn from_source(name: &str, source: &str, folder: &Path, limits: Limits) -> Result<Script, ScriptError> {
-        let (lua, budget) = new_state(&limits, folder).map_err(|e| ScriptError::Error(format!("{name}: {e}")))?;
+        let setup_error = |e: mlua::Error| ScriptError::Error(format!("{name}: {e}"));
+        let (lua, budget) = new_state(&limits, folder).map_err(setup_error)?;
+        let buf = lua
+            .create_userdata(Buffer::new(None, None, Default::default()))
+            .map_err(setup_error)?;
         let script = Script {
             name: name.to_owned(),
             lua,
             budget,
             limits,
+            buf,
         };
         script.guarded(|lua| {
             lua.load(source)
@@ -78,17 +88,35 @@ impl Script {
         Ok(script)
     }
 
+    /// Bytes the script's Lua state holds now.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
     /// True when the script defines a global function `name`.
     pub fn has(&self, name: &str) -> bool {
         self.lua.globals().get::<Function>(name).is_ok()
     }
 
     /// Calls `process(buf)`; the script's changes are left in `buffer`.
+    /// `buf` is valid only during the call.
     pub fn process(&mut self, buffer: &mut Buffer) -> Result<(), ScriptError> {
         let Ok(process) = self.lua.globals().get::<Function>("process") else {
             return Ok(());
         };
-        self.guarded(|lua| lua.scope(|scope| process.call::<()>(scope.create_userdata_ref_mut(buffer)?)))
+        self.swap_buffer(buffer)?;
+        let result = self.guarded(|_| process.call::<()>(&self.buf));
+        self.swap_buffer(buffer)?;
+        result
+    }
+
+    fn swap_buffer(&self, buffer: &mut Buffer) -> Result<(), ScriptError> {
+        let mut held = self
+            .buf
+            .borrow_mut::<Buffer>()
+            .map_err(|e| ScriptError::Error(format!("{}: {e}", self.name)))?;
+        std::mem::swap(&mut *held, buffer);
+        Ok(())
     }
 
     /// Calls `on_caps(caps)` with the caps as text, if defined.

@@ -151,6 +151,26 @@ fn endless_loops_and_huge_tables_hit_their_limits_and_the_script_goes_on() {
     );
 }
 
+#[test]
+fn a_long_run_stays_within_a_small_memory_limit() {
+    let limits = Limits {
+        memory: 2 << 20,
+        ..Limits::default()
+    };
+    let mut s = Script::from_source(
+        "long.lua",
+        "function process(buf) buf:set('shot', 's' .. math.floor(buf.pts)) end",
+        Path::new("."),
+        limits,
+    )
+    .unwrap();
+    let mut buffer = Buffer::new(Some(1_000_000_000), None, Record::default());
+    for _ in 0..300_000 {
+        s.process(&mut buffer).unwrap();
+    }
+    assert!(s.used_memory() < 1 << 20, "{} bytes after 300k calls", s.used_memory());
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
