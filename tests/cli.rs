@@ -229,3 +229,22 @@ element = "fakesink"
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("wasm.toml:7:1: `stage` refused to start: Cannot load plugin (property `plugin`): cannot read plugin missing.wasm"), "{stderr}");
 }
+
+#[test]
+fn slate_script_runs_automation_and_refuses_bad_scripts() {
+    let scratch = tempfile::tempdir().unwrap();
+    let quick = scratch.path().join("quick.lua");
+    std::fs::write(
+        &quick,
+        "slate.after(20, function() slate.log.info('done') slate.quit() end)\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(slate(scratch.path()).arg("script").arg(&quick));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("done") && stderr.contains("finished"), "{stderr}");
+    let broken = scratch.path().join("broken.lua");
+    std::fs::write(&broken, "slate.every(\n").unwrap();
+    let (code, _, stderr) = run(slate(scratch.path()).arg("script").arg(&broken));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("broken.lua:2:"), "{stderr}");
+}

@@ -26,6 +26,14 @@ pub fn run_launch(description: &str, duration: Option<Duration>) -> Result<(), F
     watch(&pipeline, duration)
 }
 
+pub fn run_script(path: &Path, duration: Option<Duration>) -> Result<(), Failure> {
+    let mut automation =
+        slate_lua::Automation::load(path, slate_lua::Limits::default()).map_err(|e| Failure::BadInput(e.into()))?;
+    automation.run(duration).map_err(|e| Failure::Runtime(e.into()))?;
+    eprintln!("finished: {}", path.display());
+    Ok(())
+}
+
 pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     for path in files {
         let file = PipelineFile::load(path)?;

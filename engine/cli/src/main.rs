@@ -42,6 +42,13 @@ enum Command {
         #[arg(long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
     },
+    /// Run a Lua automation script (the `slate` Lua API).
+    Script {
+        file: PathBuf,
+        /// Stop after this long even if the script has not quit.
+        #[arg(long, value_parser = parse_duration)]
+        duration: Option<std::time::Duration>,
+    },
     /// Describe an element, or list Slate's elements.
     Inspect {
         element: Option<String>,
@@ -107,6 +114,7 @@ fn main() -> ExitCode {
             duration,
         } => live::run_file(&file, &overrides, duration),
         Command::Launch { description, duration } => live::run_launch(&description, duration),
+        Command::Script { file, duration } => live::run_script(&file, duration),
         Command::Inspect { element, all } => inspect::inspect(element.as_deref(), all),
         Command::Validate { files } => live::validate(&files),
         Command::Bench { what } => bench::bench(what),

@@ -18,10 +18,12 @@
 //! # Ok(()) }
 //! ```
 
+mod automation;
 mod buffer;
 mod sandbox;
 mod script;
 
+pub use automation::{Automation, EVENTS};
 pub use buffer::Buffer;
 pub use sandbox::Limits;
 pub use script::{Script, ScriptError};

@@ -139,22 +139,23 @@ impl Script {
     /// Runs `call` with a fresh instruction budget and names what failed.
     fn guarded<R>(&self, call: impl FnOnce(&Lua) -> mlua::Result<R>) -> Result<R, ScriptError> {
         self.budget.reset();
-        call(&self.lua).map_err(|e| self.explain(e))
+        call(&self.lua).map_err(|e| explain(&self.name, &self.limits, e))
     }
+}
 
-    fn explain(&self, error: mlua::Error) -> ScriptError {
-        if matches!(root(&error), mlua::Error::MemoryError(_)) {
-            return ScriptError::Memory(self.name.clone(), self.limits.memory);
-        }
-        let text = message(&error);
-        if text.contains(OUT_OF_INSTRUCTIONS) {
-            return ScriptError::Instructions(self.name.clone(), self.limits.instructions);
-        }
-        if text.starts_with(&self.name) || text.contains(".lua:") {
-            ScriptError::Error(text)
-        } else {
-            ScriptError::Error(format!("{}: {text}", self.name))
-        }
+/// Names what went wrong in script `name`, with `file:line` when Lua knows it.
+pub(crate) fn explain(name: &str, limits: &Limits, error: mlua::Error) -> ScriptError {
+    if matches!(root(&error), mlua::Error::MemoryError(_)) {
+        return ScriptError::Memory(name.to_owned(), limits.memory);
+    }
+    let text = message(&error);
+    if text.contains(OUT_OF_INSTRUCTIONS) {
+        return ScriptError::Instructions(name.to_owned(), limits.instructions);
+    }
+    if text.starts_with(name) || text.contains(".lua:") {
+        ScriptError::Error(text)
+    } else {
+        ScriptError::Error(format!("{name}: {text}"))
     }
 }
 

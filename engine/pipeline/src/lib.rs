@@ -12,7 +12,9 @@ mod file;
 mod run;
 mod values;
 
+pub use values::set_property;
+
 pub use build::{Built, build};
 pub use error::{Location, PipelineError, did_you_mean};
 pub use file::{ElementDecl, LinkChain, PipelineFile, PropertyDecl, PropertyValue, Role, Step};
-pub use run::{Outcome, Progress, RunError, RunOptions, Stop, launch, run};
+pub use run::{Outcome, Progress, RunError, RunOptions, Stop, launch, prepare_outputs, run};

@@ -259,7 +259,7 @@ pub(crate) fn debug_detail(debug: &str) -> Option<&str> {
 
 /// Creates the folders that file-writing elements will write into, so a
 /// pipeline writing `out/demo.mp4` works in a fresh checkout.
-pub(crate) fn prepare_outputs(pipeline: &gst::Pipeline) -> Result<(), String> {
+pub fn prepare_outputs(pipeline: &gst::Pipeline) -> Result<(), String> {
     let mut elements = pipeline.iterate_recurse();
     while let Ok(Some(element)) = elements.next() {
         let is_source = element.iterate_sink_pads().next().ok().flatten().is_none()

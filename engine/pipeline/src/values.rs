@@ -6,6 +6,29 @@ use gst::prelude::*;
 
 use crate::file::PropertyValue;
 
+/// Sets property `name` of a live element from a file-style value, with the
+/// same checks and messages as pipeline files (for scripts and the API).
+pub fn set_property(element: &gst::Element, name: &str, value: &PropertyValue) -> Result<(), String> {
+    let pspec = element.find_property(name).ok_or_else(|| {
+        let names: Vec<String> = element.list_properties().iter().map(|p| p.name().to_owned()).collect();
+        format!(
+            "{} has no property `{name}`{}",
+            element
+                .factory()
+                .map(|f| f.name().to_string())
+                .unwrap_or_else(|| element.name().to_string()),
+            crate::error::did_you_mean(name, names.iter().map(String::as_str))
+        )
+    })?;
+    if !pspec.flags().contains(glib::ParamFlags::WRITABLE) {
+        return Err(format!("property `{name}` of `{}` is read-only", element.name()));
+    }
+    let value =
+        property_value(value, &pspec).map_err(|why| format!("property `{name}` of `{}` {why}", element.name()))?;
+    element.set_property_from_value(name, &value);
+    Ok(())
+}
+
 /// Converts `value` for the property described by `pspec`.
 pub fn property_value(value: &PropertyValue, pspec: &glib::ParamSpec) -> Result<glib::Value, String> {
     let ty = pspec.value_type();
