@@ -185,3 +185,24 @@ fn edits_take_over_between_buffers_and_a_broken_edit_never_runs() {
         "one switch per good edit, at buffer boundaries; the broken edit never ran"
     );
 }
+
+#[test]
+fn the_cut_tagger_numbers_shots_from_analyzer_metadata() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/stages/tag_cuts.lua");
+    let mut h = harness(&script, &[]);
+    let mut shots = Vec::new();
+    for (n, diff) in [0.0, 2.0, 90.0, 1.0, 0.0, 60.0, 3.0].into_iter().enumerate() {
+        let mut buffer = numbered(n as u8);
+        let mut record = gstslate::model::Record::default();
+        record.set("motion.mean-diff", diff);
+        SlateMeta::add(buffer.get_mut().unwrap(), record);
+        h.push(buffer).unwrap();
+        shots.push(
+            SlateMeta::record_of(&h.pull().unwrap())
+                .get("shot")
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(shots, ["s1", "s1", "s2", "s2", "s2", "s3", "s3"]);
+}

@@ -24,6 +24,38 @@ use mlua::{ChunkMode, Function, Lua, UserData, UserDataMethods};
 use crate::sandbox::{Budget, Limits, new_state};
 use crate::script::ScriptError;
 
+/// Every function the host gives scripts, as `scripts/slate.d.lua` names
+/// them (a test keeps the two, and the live `slate` table, in sync).
+pub const API: &[&str] = &[
+    "slate.pipeline",
+    "slate.pipeline_file",
+    "slate.on",
+    "slate.every",
+    "slate.after",
+    "slate.cancel",
+    "slate.quit",
+    "slate.now",
+    "slate.log.debug",
+    "slate.log.info",
+    "slate.log.warn",
+    "slate.log.error",
+    "Pipeline:play",
+    "Pipeline:pause",
+    "Pipeline:stop",
+    "Pipeline:element",
+    "Pipeline:name",
+    "Element:name",
+    "Element:pad",
+    "Element:get",
+    "Element:set",
+    "Buffer:get",
+    "Buffer:set",
+    "Buffer:fields",
+    "Buffer:objects",
+    "Buffer:drop",
+    "Buffer:bytes",
+];
+
 /// Events a script can subscribe to with `slate.on`.
 pub const EVENTS: [&str; 5] = ["eos", "error", "warning", "shot", "message"];
 

@@ -106,3 +106,60 @@ fn errors_in_callbacks_are_reported_and_the_script_goes_on() {
     let mut automation = Automation::from_source("auto.lua", source, Path::new("."), Limits::default()).unwrap();
     automation.run(Some(Duration::from_secs(5))).unwrap();
 }
+
+/// `scripts/slate.d.lua` declares exactly the functions the host registers.
+#[test]
+fn the_type_stubs_match_what_the_host_registers() {
+    register_slate_elements();
+    let stubs = std::fs::read_to_string(scripts().join("slate.d.lua")).unwrap();
+    let mut declared: Vec<String> = stubs
+        .lines()
+        .filter_map(|l| l.strip_prefix("function "))
+        .map(|l| l.split('(').next().unwrap().to_owned())
+        .collect();
+    declared.sort();
+    let mut api: Vec<String> = slate_lua::API.iter().map(|s| s.to_string()).collect();
+    api.sort();
+    assert_eq!(declared, api, "scripts/slate.d.lua and slate_lua::API differ");
+
+    // Every name in API exists in a live script, and the slate table holds
+    // nothing that API does not name.
+    let mut checks = String::from(
+        "local p = slate.pipeline('videotestsrc name=v ! fakesink') local e = p:element('v')\n\
+         local objects = { Pipeline = p, Element = e }\n\
+         local seen = {} for k, v in pairs(slate) do if type(v) == 'function' then seen['slate.' .. k] = true end end\n\
+         for k in pairs(slate.log) do seen['slate.log.' .. k] = true end\n",
+    );
+    for name in slate_lua::API {
+        if let Some((kind, method)) = name.split_once(':') {
+            if kind != "Buffer" {
+                checks.push_str(&format!(
+                    "assert(type(objects.{kind}.{method}) == 'function', '{name} missing')\n"
+                ));
+            }
+        } else {
+            checks.push_str(&format!(
+                "assert(seen['{name}'], '{name} missing') seen['{name}'] = nil\n"
+            ));
+        }
+    }
+    checks
+        .push_str("local extra = next(seen) assert(extra == nil, 'registered but not in API: ' .. tostring(extra))\n");
+    Automation::from_source("sync.lua", &checks, Path::new("."), Limits::default()).unwrap();
+    // Buffer methods, through a stage script.
+    let buffer_checks: String = slate_lua::API
+        .iter()
+        .filter_map(|n| n.strip_prefix("Buffer:"))
+        .map(|m| format!("assert(type(buf.{m}) == 'function', 'Buffer:{m} missing')\n"))
+        .collect();
+    let mut script = slate_lua::Script::from_source(
+        "sync.lua",
+        &format!("function process(buf)\n{buffer_checks}end"),
+        Path::new("."),
+        Limits::default(),
+    )
+    .unwrap();
+    script
+        .process(&mut slate_lua::Buffer::new(None, None, Default::default()))
+        .unwrap();
+}
