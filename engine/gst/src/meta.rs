@@ -46,6 +46,18 @@ impl SlateMeta {
         }
     }
 
+    /// Makes `record` the buffer's metadata, replacing what was there (a
+    /// stage returning the metadata it was given, changed).
+    pub fn set(buffer: &mut gst::BufferRef, record: Record) {
+        match buffer.meta_mut::<SlateMeta>() {
+            Some(mut meta) => *meta.record_mut() = record,
+            None if !record.is_empty() => {
+                SlateMeta::add(buffer, record);
+            }
+            None => {}
+        }
+    }
+
     /// The record on `buffer`, or an empty one.
     pub fn record_of(buffer: &gst::BufferRef) -> Record {
         buffer

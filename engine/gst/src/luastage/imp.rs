@@ -222,13 +222,7 @@ impl BaseTransformImpl for LuaStage {
             Ok(()) => {
                 buffer.set_pts(view.pts.map(gst::ClockTime::from_nseconds));
                 buffer.set_duration(view.duration.map(gst::ClockTime::from_nseconds));
-                match buffer.meta_mut::<SlateMeta>() {
-                    Some(mut meta) => *meta.record_mut() = view.record,
-                    None if !view.record.is_empty() => {
-                        SlateMeta::add(buffer, view.record);
-                    }
-                    None => {}
-                }
+                SlateMeta::set(buffer, view.record);
                 Ok(gst::FlowSuccess::Ok)
             }
             Err(error) => self.on_fault(&state.path, &error, buffer.pts()),

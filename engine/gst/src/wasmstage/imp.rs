@@ -5,7 +5,6 @@ use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
-use slate_meta::Record;
 use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Plugin, SampleFormat, Stage, World};
 
 use super::OnError;
@@ -242,7 +241,7 @@ impl BaseTransformImpl for WasmStage {
                     // The plugin's output becomes the buffer's memory: no copy.
                     buffer.replace_all_memory(gst::Memory::from_mut_slice(bytes));
                 }
-                set_record(buffer, meta);
+                SlateMeta::set(buffer, meta);
                 Ok(gst::FlowSuccess::Ok)
             }
             Err(fault) => self.on_fault(&state.stage, &fault, pts),
@@ -404,16 +403,6 @@ impl WasmStage {
                     .build(),
             );
         }
-    }
-}
-
-fn set_record(buffer: &mut gst::BufferRef, record: Record) {
-    match buffer.meta_mut::<SlateMeta>() {
-        Some(mut meta) => *meta.record_mut() = record,
-        None if !record.is_empty() => {
-            SlateMeta::add(buffer, record);
-        }
-        None => {}
     }
 }
 
