@@ -11,6 +11,7 @@
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
+use gst::prelude::*;
 
 pub mod luastage;
 mod meta;
@@ -22,6 +23,12 @@ pub mod wasmstage;
 
 pub use meta::SlateMeta;
 pub use slate_meta as model;
+
+/// Posts `structure` on the bus as an element message from `element`.
+/// Without a bus (an element outside a pipeline) there is nobody to tell.
+fn post_element_message(element: &gst::Element, structure: gst::Structure) {
+    let _ = element.post_message(gst::message::Element::builder(structure).src(element).build());
+}
 
 /// Pads for elements that pass any media through (`src` and `sink`, ANY).
 fn any_media_templates() -> Vec<gst::PadTemplate> {

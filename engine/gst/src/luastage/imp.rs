@@ -318,9 +318,7 @@ impl LuaStage {
             .field("count", count)
             .field_if_some("pts", pts.map(|t| t.nseconds()))
             .build();
-        let _ = self
-            .obj()
-            .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+        crate::post_element_message(self.obj().upcast_ref(), message);
         match policy {
             OnError::Fail => {
                 gst::element_imp_error!(self, gst::LibraryError::Failed, ("Script {error}"));

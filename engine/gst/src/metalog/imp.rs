@@ -148,9 +148,7 @@ impl BaseTransformImpl for MetaLog {
                 let message = gst::Structure::builder(META_MESSAGE)
                     .field("json", line.to_string())
                     .build();
-                let _ = self
-                    .obj()
-                    .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+                crate::post_element_message(self.obj().upcast_ref(), message);
             }
         }
         Ok(gst::FlowSuccess::Ok)

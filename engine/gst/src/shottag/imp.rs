@@ -250,10 +250,6 @@ impl ShotTag {
         }
         *announced = Some(key);
         drop(announced);
-        let _ = self.obj().post_message(
-            gst::message::Element::builder(message.build())
-                .src(&*self.obj())
-                .build(),
-        );
+        crate::post_element_message(self.obj().upcast_ref(), message.build());
     }
 }

@@ -191,9 +191,7 @@ impl PushSrcImpl for WasmSrc {
                     let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
                     let policy = self.settings.lock().unwrap().on_error;
                     let message = fault_message(state.stage.plugin(), &fault, policy, count, Some(pts));
-                    let _ = self
-                        .obj()
-                        .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+                    crate::post_element_message(self.obj().upcast_ref(), message);
                     match policy {
                         OnError::Fail => {
                             gst::element_imp_error!(

@@ -349,9 +349,7 @@ impl WasmStage {
             .field("previous-hash", &previous.plugin().hash)
             .field("count", count)
             .build();
-        let _ = self
-            .obj()
-            .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+        crate::post_element_message(self.obj().upcast_ref(), message);
     }
 
     /// Counts the fault, tells the bus, and applies `on-error`.
@@ -366,9 +364,7 @@ impl WasmStage {
             plugin.path.display()
         );
         let message = fault_message(plugin, fault, policy, count, pts);
-        let _ = self
-            .obj()
-            .post_message(gst::message::Element::builder(message).src(&*self.obj()).build());
+        crate::post_element_message(self.obj().upcast_ref(), message);
         match policy {
             OnError::Fail => {
                 gst::element_imp_error!(
@@ -397,11 +393,7 @@ impl WasmStage {
                     other => message.field(key.as_str(), other.to_string()),
                 };
             }
-            let _ = self.obj().post_message(
-                gst::message::Element::builder(message.build())
-                    .src(&*self.obj())
-                    .build(),
-            );
+            crate::post_element_message(self.obj().upcast_ref(), message.build());
         }
     }
 }
