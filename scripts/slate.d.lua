@@ -1,13 +1,17 @@
 ---@meta
 -- LuaLS type stubs for Slate's Lua API: put this folder on your editor's
 -- Lua workspace library for completion and checking. A test keeps it in
--- sync with what the host registers (engine/lua/src/automation.rs, API).
+-- sync with what the host registers (engine/lua/src/automation/mod.rs, API).
 
 ---@class slate
+---@field main Pipeline|nil the pipeline of `slate run FILE --script`; it plays once load() has run
 slate = {}
 
----A pipeline from a gst-launch-1.0 line; folders for its outputs are created.
----@param description string
+---A pipeline from a gst-launch-1.0 line, or from a table shaped like a
+---pipeline file: { pipeline = { links = {...} }, source = { NAME = { element
+---= "...", caps = "...", properties = {...} } }, stage = {...}, sink = {...} }.
+---Folders for its outputs are created.
+---@param description string|table
 ---@return Pipeline
 function slate.pipeline(description) end
 
@@ -16,12 +20,24 @@ function slate.pipeline(description) end
 ---@return Pipeline
 function slate.pipeline_file(path) end
 
----Calls `callback` on an event: "eos" (pipeline name), "error" and "warning"
----(message, element), "shot" (fields of the shot change), "message" (name,
----fields of any element message, e.g. slate-plugin-fault).
----@param event "eos"|"error"|"warning"|"shot"|"message"
+---Calls `callback` on an event: "eos" (pipeline name), "error" and
+---"warning" (message, element name, pipeline name), "state" (pipeline name,
+---old, new: "null"|"ready"|"paused"|"playing"), "shot" (fields of the shot
+---change), "element-message" (name, fields, element name of any element
+---message, e.g. slate-plugin-fault or slate-script-fault).
+---With an "error" handler a pipeline keeps running after an error (the
+---handler decides, e.g. Element:restart()); without one it is stopped.
+---@param event "eos"|"error"|"warning"|"state"|"shot"|"element-message"
 ---@param callback fun(...)
 function slate.on(event, callback) end
+
+---Calls `callback(value, element)` when a property's value changes (checked
+---every 20 ms), and once at first with its current value.
+---@param element Element
+---@param property string
+---@param callback fun(value: boolean|number|string|nil, element: Element)
+---@return integer id for slate.cancel
+function slate.observe(element, property, callback) end
 
 ---Calls `callback` every `ms` milliseconds.
 ---@param ms number
@@ -35,16 +51,36 @@ function slate.every(ms, callback) end
 ---@return integer id for slate.cancel
 function slate.after(ms, callback) end
 
----Stops a timer made by slate.every or slate.after.
+---Calls `callback` once at a wall-clock time: "HH:MM" or "HH:MM:SS" local
+---time (today, or tomorrow when it has passed), or a Unix time in seconds.
+---@param when string|number
+---@param callback fun()
+---@return integer id for slate.cancel
+function slate.at(when, callback) end
+
+---Stops a timer (slate.every, slate.after, slate.at) or an observer.
 ---@param id integer
 function slate.cancel(id) end
 
----Ends the script: `unload()` runs and its pipelines stop.
+---Declares the script's settings (once, at the top level) and returns their
+---values: the defaults, or what the user gave (`--setting name=value`).
+---Each entry: { default = v, help = "...", min = n, max = n, choices = {...} }.
+---`slate script FILE --settings` prints them as JSON for a UI to render.
+---@param declared table<string, {default: boolean|number|string, help: string?, min: number?, max: number?, choices: string[]?}>
+---@return table<string, boolean|number|string>
+function slate.settings(declared) end
+
+---Ends the script: `unload()` runs and its pipelines stop (drained, so
+---files are finished).
 function slate.quit() end
 
 ---Seconds since the script started.
 ---@return number
 function slate.now() end
+
+---Wall-clock time: seconds since the Unix epoch, with fractions.
+---@return number
+function slate.clock() end
 
 slate.log = {}
 ---@param message string
@@ -60,6 +96,9 @@ function slate.log.error(message) end
 local Pipeline = {}
 function Pipeline:play() end
 function Pipeline:pause() end
+---Sends end-of-stream so muxers finish their files, then stops the pipeline
+---once that reached the sinks (at most 4 s later). Returns at once; "eos"
+---fires when it is done.
 function Pipeline:stop() end
 ---@param name string
 ---@return Element
@@ -83,6 +122,9 @@ function Element:get(property) end
 ---@param property string
 ---@param value boolean|number|string|Pad
 function Element:set(property, value) end
+---Restarts this element and the chain feeding it up to its source (a failed
+---branch); shared elements such as tees and mixers stay as they are.
+function Element:restart() end
 
 ---@class Pad
 

@@ -248,3 +248,68 @@ fn slate_script_runs_automation_and_refuses_bad_scripts() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("broken.lua:2:"), "{stderr}");
 }
+
+#[test]
+fn slate_run_with_a_script_drives_the_file_pipeline() {
+    let scratch = tempfile::tempdir().unwrap();
+    let flaky = example_plugin("flaky_source");
+    let file = scratch.path().join("flaky.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+[pipeline]
+links = ["camera ! video/x-raw,format=RGBA,width=32,height=32,framerate=30/1 ! log ! out"]
+[source.camera]
+element = "wasmsrc"
+properties = {{ plugin = "{}", config = '{{"fail-at": 10}}', is-live = true }}
+[stage.log]
+element = "metalog"
+properties = {{ location = "out/camera.jsonl" }}
+[sink.out]
+element = "fakesink"
+properties = {{ sync = true }}
+"#,
+            flaky.display()
+        ),
+    )
+    .unwrap();
+    let watchdog = repo().join("scripts/watchdog.lua");
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .arg("--script")
+        .arg(&watchdog)
+        .args(["--setting", "backoff_ms=100", "--duration", "2s"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("restarted camera"), "{stderr}");
+    let last = json_lines(&scratch.path().join("out/camera.jsonl")).last().unwrap()["pts"]
+        .as_f64()
+        .unwrap();
+    assert!(last > 1.2, "the camera stopped at {last} s");
+
+    // The settings a UI would render, and a typo in one.
+    let (code, _, stderr) = run(slate(scratch.path()).arg("script").arg(&watchdog).arg("--settings"));
+    assert_eq!(code, 2, "watchdog.lua needs slate.main: {stderr}");
+    let scheduler = repo().join("scripts/scheduler.lua");
+    let (code, stdout, stderr) = run(slate(scratch.path()).arg("script").arg(&scheduler).arg("--settings"));
+    assert_eq!(code, 0, "{stderr}");
+    let settings: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let names: Vec<&str> = settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["output", "start", "stop"], "{stdout}");
+    assert_eq!(settings[1]["kind"], "string");
+    let (code, _, stderr) = run(slate(scratch.path())
+        .arg("script")
+        .arg(&scheduler)
+        .args(["--setting", "strat=10:00"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no setting `strat` (did you mean `start`?)"),
+        "{stderr}"
+    );
+}

@@ -1,5 +1,5 @@
-//! `slate run`, `slate launch` and `slate validate`: pipelines with a
-//! terminal in front of them.
+//! `slate run`, `slate launch`, `slate script` and `slate validate`:
+//! pipelines and scripts with a terminal in front of them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,13 +12,35 @@ use slate_pipeline::{Outcome, PipelineFile, Progress, RunOptions, Stop};
 use crate::Failure;
 
 pub fn run_file(path: &Path, overrides: &[String], duration: Option<Duration>) -> Result<(), Failure> {
+    let built = build_file(path, overrides)?;
+    watch(&built.pipeline, duration.or(built.duration))
+}
+
+fn build_file(path: &Path, overrides: &[String]) -> Result<slate_pipeline::Built, Failure> {
     let mut file = PipelineFile::load(path)?;
     for assignment in overrides {
         file.apply_override(assignment)?;
     }
     let built = slate_pipeline::build(&file)?;
     built.prepare()?;
-    watch(&built.pipeline, duration.or(built.duration))
+    Ok(built)
+}
+
+/// `slate run FILE --script S.lua`: the script drives the file's pipeline.
+pub fn run_file_with_script(
+    path: &Path,
+    overrides: &[String],
+    duration: Option<Duration>,
+    script: &Path,
+    settings: Vec<(String, String)>,
+) -> Result<(), Failure> {
+    let built = build_file(path, overrides)?;
+    let options = slate_lua::Options {
+        settings: settings.into_iter().collect(),
+        main: Some(built.pipeline),
+        ..slate_lua::Options::default()
+    };
+    automate(script, options, duration.or(built.duration))
 }
 
 pub fn run_launch(description: &str, duration: Option<Duration>) -> Result<(), Failure> {
@@ -26,11 +48,47 @@ pub fn run_launch(description: &str, duration: Option<Duration>) -> Result<(), F
     watch(&pipeline, duration)
 }
 
-pub fn run_script(path: &Path, duration: Option<Duration>) -> Result<(), Failure> {
-    let mut automation =
-        slate_lua::Automation::load(path, slate_lua::Limits::default()).map_err(|e| Failure::BadInput(e.into()))?;
+pub fn run_script(
+    path: &Path,
+    duration: Option<Duration>,
+    settings: Vec<(String, String)>,
+    list_settings: bool,
+) -> Result<(), Failure> {
+    let options = slate_lua::Options {
+        settings: settings.into_iter().collect(),
+        ..slate_lua::Options::default()
+    };
+    if list_settings {
+        let automation = slate_lua::Automation::load(path, options).map_err(|e| Failure::BadInput(e.into()))?;
+        let json = serde_json::to_string_pretty(&automation.settings()).expect("settings serialise");
+        println!("{json}");
+        return Ok(());
+    }
+    automate(path, options, duration)
+}
+
+/// Runs an automation script with Ctrl-C wired to a clean stop (a second
+/// Ctrl-C skips draining).
+fn automate(script: &Path, options: slate_lua::Options, duration: Option<Duration>) -> Result<(), Failure> {
+    let mut automation = slate_lua::Automation::load(script, options).map_err(|e| Failure::BadInput(e.into()))?;
+    on_interrupt(&automation.stopper())?;
     automation.run(duration).map_err(|e| Failure::Runtime(e.into()))?;
-    eprintln!("finished: {}", path.display());
+    eprintln!("finished: {}", script.display());
+    Ok(())
+}
+
+/// SIGINT and SIGTERM count as stop requests.
+fn on_interrupt(stop: &Stop) -> Result<(), Failure> {
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let counter = stop.counter();
+        // SAFETY: the handler only bumps an atomic, which is async-signal-safe.
+        unsafe {
+            signal_hook::low_level::register(signal, move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+        }
+        .map_err(|e| Failure::Runtime(anyhow!("cannot handle signal {signal}: {e}")))?;
+    }
     Ok(())
 }
 
@@ -51,16 +109,7 @@ pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
 /// Runs with Ctrl-C wired to a clean stop and a progress line on terminals.
 fn watch(pipeline: &gst::Pipeline, duration: Option<Duration>) -> Result<(), Failure> {
     let stop = Stop::default();
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let counter = stop.counter();
-        // SAFETY: the handler only bumps an atomic, which is async-signal-safe.
-        unsafe {
-            signal_hook::low_level::register(signal, move || {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            })
-        }
-        .map_err(|e| Failure::Runtime(anyhow!("cannot handle signal {signal}: {e}")))?;
-    }
+    on_interrupt(&stop)?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
     let mut last = None;

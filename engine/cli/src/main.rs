@@ -34,6 +34,13 @@ enum Command {
         /// Stop after this long (e.g. 30s, 1500ms, 00:01:00), overriding the file.
         #[arg(long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
+        /// Drive the pipeline with a Lua automation script; it sees the
+        /// pipeline as `slate.main`.
+        #[arg(long, value_name = "FILE.lua")]
+        script: Option<PathBuf>,
+        /// A setting the script declares: NAME=VALUE (repeatable).
+        #[arg(long = "setting", value_name = "NAME=VALUE", requires = "script", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
     },
     /// Run a gst-launch-1.0 style pipeline line.
     Launch {
@@ -48,6 +55,12 @@ enum Command {
         /// Stop after this long even if the script has not quit.
         #[arg(long, value_parser = parse_duration)]
         duration: Option<std::time::Duration>,
+        /// A setting the script declares: NAME=VALUE (repeatable).
+        #[arg(long = "setting", value_name = "NAME=VALUE", value_parser = parse_setting)]
+        settings: Vec<(String, String)>,
+        /// Print the settings the script declares (JSON) instead of running it.
+        #[arg(long = "settings")]
+        list_settings: bool,
     },
     /// Describe an element, or list Slate's elements.
     Inspect {
@@ -70,6 +83,13 @@ enum Command {
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     gstslate::model::parse_time(text)
+}
+
+fn parse_setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
 /// Why the command failed, which decides the exit code.
@@ -112,9 +132,23 @@ fn main() -> ExitCode {
             file,
             overrides,
             duration,
+            script: None,
+            ..
         } => live::run_file(&file, &overrides, duration),
+        Command::Run {
+            file,
+            overrides,
+            duration,
+            script: Some(script),
+            settings,
+        } => live::run_file_with_script(&file, &overrides, duration, &script, settings),
         Command::Launch { description, duration } => live::run_launch(&description, duration),
-        Command::Script { file, duration } => live::run_script(&file, duration),
+        Command::Script {
+            file,
+            duration,
+            settings,
+            list_settings,
+        } => live::run_script(&file, duration, settings, list_settings),
         Command::Inspect { element, all } => inspect::inspect(element.as_deref(), all),
         Command::Validate { files } => live::validate(&files),
         Command::Bench { what } => bench::bench(what),

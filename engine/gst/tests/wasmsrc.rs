@@ -140,3 +140,32 @@ fn under_drop_a_failed_frame_leaves_a_gap() {
     }
     assert_eq!(&gaps[..2], [100, 300]);
 }
+
+/// Live, the generator makes frames in real time, stamped with the running
+/// time they are made at, like a camera.
+#[test]
+fn a_live_generator_runs_in_real_time() {
+    init();
+    let pipeline = common::pipeline(&format!(
+        "wasmsrc name=src is-live=true plugin={} ! {CAPS_LIVE} ! fakesink name=out sync=true signal-handoffs=true",
+        plugin("testcard")
+    ));
+    let source = pipeline.by_name("src").unwrap();
+    assert!(source.property::<bool>("is-live"));
+    let times = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = times.clone();
+    pipeline.by_name("out").unwrap().connect("handoff", false, move |args| {
+        let buffer = args[1].get::<gst::Buffer>().unwrap();
+        seen.lock().unwrap().push(buffer.pts().unwrap().mseconds());
+        None
+    });
+    pipeline.set_state(gst::State::Playing).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    pipeline.set_state(gst::State::Null).unwrap();
+    let times = times.lock().unwrap().clone();
+    // 20 fps for 0.6 s: about 12 frames, not as many as the CPU can make.
+    assert!((8..=14).contains(&times.len()), "{} frames: {times:?}", times.len());
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 50), "{times:?}");
+}
+
+const CAPS_LIVE: &str = "video/x-raw,format=RGBA,width=16,height=8,framerate=20/1";

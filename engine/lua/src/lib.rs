@@ -23,7 +23,7 @@ mod buffer;
 mod sandbox;
 mod script;
 
-pub use automation::{API, Automation, EVENTS};
+pub use automation::{API, Automation, EVENTS, Options, Setting};
 pub use buffer::Buffer;
 pub use sandbox::Limits;
 pub use script::{Script, ScriptError};

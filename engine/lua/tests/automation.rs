@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use slate_lua::{Automation, Limits};
+use slate_lua::{Automation, Options};
 
 fn scripts() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts"))
@@ -35,7 +35,7 @@ fn in_scratch(f: impl FnOnce(&Path)) {
 fn the_scene_switcher_cuts_between_cameras_every_second() {
     register_slate_elements();
     in_scratch(|dir| {
-        let mut automation = Automation::load(&scripts().join("scene_switcher.lua"), Limits::default()).unwrap();
+        let mut automation = Automation::load(&scripts().join("scene_switcher.lua"), Options::default()).unwrap();
         automation.run(Some(Duration::from_secs(20))).unwrap();
         let log = std::fs::read_to_string(dir.join("out/switcher.jsonl")).unwrap();
         let frames: Vec<(f64, String)> = log
@@ -74,8 +74,8 @@ fn script_mistakes_are_clear_errors() {
             "no element \"nosuchelement\"",
         ),
         (
-            "slate.on('eso', print)",
-            "unknown event `eso`; events: eos, error, warning, shot, message",
+            "slate.on('warnings', print)",
+            "unknown event `warnings` (did you mean `warning`?); events: eos, error, warning, state, shot, element-message",
         ),
         ("slate.every(0, print)", "milliseconds must be a number >= 1"),
         (
@@ -87,7 +87,7 @@ fn script_mistakes_are_clear_errors() {
             "has no element named `w`",
         ),
     ] {
-        let err = Automation::from_source("auto.lua", source, folder, Limits::default())
+        let err = Automation::from_source("auto.lua", source, folder, Options::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains(expect), "{source}: {err}");
@@ -103,7 +103,7 @@ fn errors_in_callbacks_are_reported_and_the_script_goes_on() {
         slate.after(100, function() slate.quit() end)
         function unload() assert(ticks >= 5, "ticks: " .. ticks) end
     "#;
-    let mut automation = Automation::from_source("auto.lua", source, Path::new("."), Limits::default()).unwrap();
+    let mut automation = Automation::from_source("auto.lua", source, Path::new("."), Options::default()).unwrap();
     automation.run(Some(Duration::from_secs(5))).unwrap();
 }
 
@@ -145,7 +145,7 @@ fn the_type_stubs_match_what_the_host_registers() {
     }
     checks
         .push_str("local extra = next(seen) assert(extra == nil, 'registered but not in API: ' .. tostring(extra))\n");
-    Automation::from_source("sync.lua", &checks, Path::new("."), Limits::default()).unwrap();
+    Automation::from_source("sync.lua", &checks, Path::new("."), Options::default()).unwrap();
     // Buffer methods, through a stage script.
     let buffer_checks: String = slate_lua::API
         .iter()
@@ -156,10 +156,170 @@ fn the_type_stubs_match_what_the_host_registers() {
         "sync.lua",
         &format!("function process(buf)\n{buffer_checks}end"),
         Path::new("."),
-        Limits::default(),
+        slate_lua::Limits::default(),
     )
     .unwrap();
     script
         .process(&mut slate_lua::Buffer::new(None, None, Default::default()))
         .unwrap();
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Seconds of media in a file, as ffprobe reads its container.
+fn media_duration(path: &Path) -> f64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (.ci/setup installs ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn the_scheduler_records_from_start_to_stop() {
+    register_slate_elements();
+    in_scratch(|dir| {
+        let start = unix_now() + 1.0;
+        let settings = [
+            ("start".to_owned(), format!("{start:.3}")),
+            ("stop".to_owned(), format!("{:.3}", start + 2.0)),
+            ("output".to_owned(), "out/show.mp4".to_owned()),
+        ];
+        let options = Options {
+            settings: settings.into_iter().collect(),
+            ..Options::default()
+        };
+        let began = std::time::Instant::now();
+        let mut automation = Automation::load(&scripts().join("scheduler.lua"), options).unwrap();
+        automation.run(Some(Duration::from_secs(20))).unwrap();
+        // The script ends by itself once the recording is finished.
+        assert!(began.elapsed() < Duration::from_secs(8), "{:?}", began.elapsed());
+        let length = media_duration(&dir.join("out/show.mp4"));
+        assert!((length - 2.0).abs() < 0.25, "recorded {length} s of a 2 s schedule");
+    });
+}
+
+#[test]
+fn slate_at_takes_a_time_of_day() {
+    let source = r#"
+        local at = os.date("%H:%M:%S", os.time() + 2)
+        local asked = slate.clock()
+        slate.at(at, function() waited = slate.clock() - asked end)
+    "#;
+    let mut automation = Automation::from_source("at.lua", source, Path::new("."), Options::default()).unwrap();
+    automation.run(Some(Duration::from_secs(10))).unwrap();
+    // The next whole second after now + 1..2 s.
+    let waited = automation.number("waited").expect("the timer fired");
+    assert!((1.0..=2.2).contains(&waited), "waited {waited} s");
+    for (when, expect) in [
+        ("'25:00'", "is not a time of day"),
+        ("slate.clock() - 60", "in the past"),
+    ] {
+        let error = Automation::from_source(
+            "at.lua",
+            &format!("slate.at({when}, print)"),
+            Path::new("."),
+            Options::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains(expect), "{when}: {error}");
+    }
+}
+
+/// Frame times (seconds) a metalog sidecar recorded.
+fn logged_times(path: &Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["pts"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_watchdog_restarts_a_failing_branch_while_the_rest_runs_on() {
+    register_slate_elements();
+    let plugins = slate_wasm::examples::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap();
+    let flaky = plugins.join("flaky_source.wasm");
+    in_scratch(|dir| {
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        // The camera fails on its 15th frame (0.5 s) after every start.
+        let main = slate_pipeline::launch(&format!(
+            "wasmsrc name=camera plugin={} config=\"{{\\\"fail-at\\\": 15}}\" is-live=true \
+               ! video/x-raw,format=RGBA,width=64,height=48,framerate=30/1 ! metalog location=out/camera.jsonl ! fakesink sync=true \
+             videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=30/1 \
+               ! metalog location=out/program.jsonl ! fakesink sync=true",
+            flaky.display()
+        ))
+        .unwrap();
+        let options = Options {
+            settings: [("backoff_ms".to_owned(), "200".to_owned())].into_iter().collect(),
+            main: Some(main),
+            ..Options::default()
+        };
+        let mut automation = Automation::load(&scripts().join("watchdog.lua"), options).unwrap();
+        automation.run(Some(Duration::from_secs(3))).unwrap();
+        let restarts = automation.number("restarts").unwrap();
+        assert!((2.0..10.0).contains(&restarts), "{restarts} restarts");
+        // The camera delivered again after each failure, up to the end.
+        let camera = logged_times(&dir.join("out/camera.jsonl"));
+        let gaps = camera.windows(2).filter(|w| w[1] - w[0] > 0.1).count();
+        assert!(
+            gaps as f64 >= restarts - 1.0,
+            "{gaps} gaps for {restarts} restarts: {camera:?}"
+        );
+        assert!(camera.last().unwrap() > &2.0, "camera ends at {:?}", camera.last());
+        // The program branch never noticed.
+        let program = logged_times(&dir.join("out/program.jsonl"));
+        assert!(*program.last().unwrap() > 2.0, "program ends at {:?}", program.last());
+        assert!(program.windows(2).all(|w| w[1] - w[0] < 0.1), "program has a gap");
+    });
+}
+
+#[test]
+fn table_pipelines_state_events_and_observers() {
+    register_slate_elements();
+    let source = r#"
+        local p = slate.pipeline {
+          pipeline = { links = { "src ! gate ! out" } },
+          source = { src = { element = "videotestsrc", properties = { ["is-live"] = true } } },
+          stage = { gate = { element = "identity" } },
+          sink = { out = { element = "fakesink" } },
+        }
+        playing, observed = 0, 0
+        slate.on("state", function(name, old, new)
+          assert(name == p:name())
+          if new == "playing" then playing = playing + 1 end
+        end)
+        slate.observe(p:element("gate"), "drop-probability", function(value, element)
+          assert(element:name() == "gate")
+          observed = observed + 1
+          last = value
+        end)
+        slate.after(100, function() p:element("gate"):set("drop-probability", 0.25) end)
+        slate.after(300, slate.quit)
+        p:play()
+    "#;
+    let mut automation = Automation::from_source("table.lua", source, Path::new("."), Options::default()).unwrap();
+    automation.run(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(automation.number("playing"), Some(1.0));
+    // Once at first (0), once after the change.
+    assert_eq!(automation.number("observed"), Some(2.0));
+    assert_eq!(automation.number("last"), Some(0.25));
 }

@@ -27,7 +27,8 @@ impl Stop {
         self.0.clone()
     }
 
-    fn requests(&self) -> usize {
+    /// How many times a stop was asked for (a second one means: now).
+    pub fn requests(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
 }

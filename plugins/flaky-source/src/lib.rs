@@ -1,10 +1,13 @@
 //! Misbehaves on purpose, for tests: a generator that makes frames filled
-//! with their frame number and returns an error for every odd one.
+//! with their frame number and returns an error for every odd one, or,
+//! with config `{"fail-at": N}`, only for frame N (a camera that drops
+//! out once; a new instance fails at its own frame N again).
 
 use slate_plugin_sdk::prelude::*;
 
 struct FlakySource {
     frames: u64,
+    fail_at: Option<u64>,
 }
 
 impl Generator for FlakySource {
@@ -12,14 +15,19 @@ impl Generator for FlakySource {
         describe_generator("flaky-source", &[PixelFormat::Rgba, PixelFormat::Gray8], &[])
     }
 
-    fn new(_config: &str) -> Result<Self, PluginError> {
-        Ok(FlakySource { frames: 0 })
+    fn new(config: &str) -> Result<Self, PluginError> {
+        let fail_at = slate_plugin_sdk::config_number(config, "fail-at")?.map(|n| n as u64);
+        Ok(FlakySource { frames: 0, fail_at })
     }
 
     fn generate_frame(&mut self, info: &FrameInfo, _meta: &mut Metadata) -> Result<Vec<u8>, PluginError> {
         let n = self.frames;
         self.frames += 1;
-        if n % 2 == 1 {
+        let fails = match self.fail_at {
+            Some(at) => n == at,
+            None => n % 2 == 1,
+        };
+        if fails {
             return Err(PluginError::Failed(format!(
                 "flaky-source: frame {n} failed on purpose"
             )));

@@ -26,6 +26,9 @@ struct State {
     next: u64,
     /// The last good frame, repeated under `passthrough`.
     last: Option<gst::Buffer>,
+    /// Live: the running time of the first frame (timestamps follow the
+    /// clock from there, also after a restart in a playing pipeline).
+    epoch: Option<u64>,
 }
 
 #[derive(Default)]
@@ -47,6 +50,14 @@ impl ObjectImpl for WasmSrc {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut properties = StageSettings::param_specs("generator");
             properties.push(
+                glib::ParamSpecBoolean::builder("is-live")
+                    .nick("Is live")
+                    .blurb("Make frames in real time, like a camera, instead of as fast as downstream takes them")
+                    .default_value(false)
+                    .mutable_ready()
+                    .build(),
+            );
+            properties.push(
                 glib::ParamSpecUInt64::builder("faults")
                     .nick("Faults")
                     .blurb("How many frames the plugin failed to make")
@@ -64,12 +75,16 @@ impl ObjectImpl for WasmSrc {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        self.settings.lock().unwrap().set(pspec.name(), value);
+        match pspec.name() {
+            "is-live" => self.obj().set_live(value.get().expect("type checked upstream")),
+            name => self.settings.lock().unwrap().set(name, value),
+        }
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         match pspec.name() {
             "faults" => self.faults.load(Ordering::Relaxed).to_value(),
+            "is-live" => self.obj().is_live().to_value(),
             name => self.settings.lock().unwrap().get(name),
         }
     }
@@ -150,8 +165,21 @@ impl BaseSrcImpl for WasmSrc {
         if let Some(state) = self.state.lock().unwrap().as_mut() {
             state.next = 0;
             state.last = None;
+            state.epoch = None;
         }
         Ok(())
+    }
+
+    /// Live: the base class waits for each frame's time on the clock.
+    fn times(&self, buffer: &gst::BufferRef) -> (Option<gst::ClockTime>, Option<gst::ClockTime>) {
+        if !self.obj().is_live() {
+            return (None, None);
+        }
+        let end = buffer
+            .pts()
+            .zip(buffer.duration())
+            .map(|(pts, duration)| pts + duration);
+        (buffer.pts(), end)
     }
 }
 
@@ -172,6 +200,7 @@ impl PushSrcImpl for WasmSrc {
                 video.fps().numer() as u64,
             );
             let (pts, duration) = (pts.unwrap_or(0), end.unwrap_or(0).saturating_sub(pts.unwrap_or(0)));
+            let pts = pts + self.epoch(state);
             match state.stage.generate_frame(FrameInfo {
                 pts: Some(pts),
                 duration: Some(duration),
@@ -236,6 +265,16 @@ fn stamp(buffer: &mut gst::BufferRef, n: u64, pts: u64, duration: u64) {
 }
 
 impl WasmSrc {
+    /// Zero when not live; when live, the running time at the first frame.
+    fn epoch(&self, state: &mut State) -> u64 {
+        if !self.obj().is_live() {
+            return 0;
+        }
+        *state
+            .epoch
+            .get_or_insert_with(|| self.obj().current_running_time().map_or(0, gst::ClockTime::nseconds))
+    }
+
     fn load(&self) -> Result<(), gst::StateChangeError> {
         let settings = self.settings.lock().unwrap().clone();
         let makes_video =
@@ -251,6 +290,7 @@ impl WasmSrc {
             info: None,
             next: 0,
             last: None,
+            epoch: None,
         });
         Ok(())
     }

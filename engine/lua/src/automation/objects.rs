@@ -1,0 +1,301 @@
+//! What scripts hold: pipelines, elements and pads, and how GStreamer
+//! values cross into Lua and back.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use mlua::{Lua, UserData, UserDataMethods};
+
+/// How long `stop()` waits for end-of-stream to reach the sinks (muxers
+/// writing their index) before it stops the pipeline anyway.
+pub(crate) const DRAIN: Duration = Duration::from_secs(4);
+
+pub(crate) fn runtime(e: impl std::fmt::Display) -> mlua::Error {
+    mlua::Error::runtime(e.to_string())
+}
+
+/// A pipeline a script made (or was given), with what the run loop needs
+/// to know about it.
+pub(crate) struct Watched {
+    pub pipeline: gst::Pipeline,
+    /// Set by `stop()`: until when to wait for end-of-stream.
+    pub draining: Mutex<Option<Instant>>,
+    /// Ended: end-of-stream, an error nobody handles, or stopped.
+    pub ended: AtomicBool,
+    /// The last error posted on its bus, for messages about refusals.
+    pub last_error: Mutex<Option<String>>,
+}
+
+impl Watched {
+    pub fn new(pipeline: gst::Pipeline) -> Arc<Watched> {
+        Arc::new(Watched {
+            pipeline,
+            draining: Mutex::new(None),
+            ended: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+        })
+    }
+
+    fn set_state(&self, state: gst::State) -> mlua::Result<()> {
+        self.pipeline.set_state(state).map(|_| ()).map_err(|_| {
+            let why = self.last_error.lock().unwrap().clone();
+            runtime(format!(
+                "pipeline {} refused to go to {state:?}{}",
+                self.pipeline.name(),
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            ))
+        })
+    }
+
+    /// Ends the pipeline without losing what it wrote: sends end-of-stream
+    /// and lets the run loop stop it once that reached the sinks (or after
+    /// [`DRAIN`]). A pipeline that is not running stops at once.
+    pub fn stop(&self) {
+        let (_, current, pending) = self.pipeline.state(gst::ClockTime::ZERO);
+        let running = current == gst::State::Playing || pending == gst::State::Playing;
+        if !running || self.draining.lock().unwrap().is_some() {
+            if !running {
+                self.halt();
+            }
+            return;
+        }
+        *self.draining.lock().unwrap() = Some(Instant::now() + DRAIN);
+        // Sending EOS waits for each source's streaming thread; that must
+        // not hold up the script, and a thread stuck downstream (e.g. in an
+        // input-selector) is freed by `halt` after the drain time.
+        let pipeline = self.pipeline.clone();
+        std::thread::spawn(move || pipeline.send_event(gst::event::Eos::new()));
+    }
+
+    /// Stops now. Elements go first, sinks before sources, so a streaming
+    /// thread blocked inside an element is released before the pipeline's
+    /// own state change (which an EOS still being sent holds) is needed.
+    pub fn halt(&self) {
+        *self.draining.lock().unwrap() = None;
+        if let Ok(elements) = self
+            .pipeline
+            .iterate_sorted()
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+        {
+            for element in elements {
+                let _ = element.set_state(gst::State::Null);
+            }
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        self.ended.store(true, Ordering::SeqCst);
+    }
+
+    /// Not running and not about to: ended, or never started.
+    pub fn is_idle(&self) -> bool {
+        if self.is_draining() {
+            return false;
+        }
+        let (_, current, pending) = self.pipeline.state(gst::ClockTime::ZERO);
+        self.ended.load(Ordering::SeqCst) || (current < gst::State::Paused && pending == gst::State::VoidPending)
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.lock().unwrap().is_some()
+    }
+
+    pub fn drain_overdue(&self, now: Instant) -> bool {
+        self.draining.lock().unwrap().is_some_and(|until| now >= until)
+    }
+}
+
+/// `Pipeline` in scripts.
+#[derive(Clone)]
+pub(crate) struct Pipeline(pub Arc<Watched>);
+
+impl UserData for Pipeline {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("play", |_, p, ()| {
+            p.0.ended.store(false, Ordering::SeqCst);
+            p.0.set_state(gst::State::Playing)
+        });
+        methods.add_method("pause", |_, p, ()| p.0.set_state(gst::State::Paused));
+        methods.add_method("stop", |_, p, ()| {
+            p.0.stop();
+            Ok(())
+        });
+        methods.add_method("element", |_, p, name: String| {
+            p.0.pipeline
+                .by_name(&name)
+                .map(|element| Element {
+                    element,
+                    owner: p.0.clone(),
+                })
+                .ok_or_else(|| {
+                    runtime(format!(
+                        "pipeline {} has no element named `{name}`",
+                        p.0.pipeline.name()
+                    ))
+                })
+        });
+        methods.add_method("name", |_, p, ()| Ok(p.0.pipeline.name().to_string()));
+    }
+}
+
+/// `Element` in scripts, with the pipeline it belongs to.
+#[derive(Clone)]
+pub(crate) struct Element {
+    pub element: gst::Element,
+    pub owner: Arc<Watched>,
+}
+
+/// `Pad` in scripts: only ever handed back to `Element:set`.
+#[derive(Clone)]
+pub(crate) struct Pad(gst::Pad);
+
+impl UserData for Pad {}
+
+impl UserData for Element {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("name", |_, e, ()| Ok(e.element.name().to_string()));
+        methods.add_method("pad", |_, e, name: String| {
+            e.element
+                .static_pad(&name)
+                .or_else(|| e.element.request_pad_simple(&name))
+                .map(Pad)
+                .ok_or_else(|| runtime(format!("`{}` has no pad `{name}`", e.element.name())))
+        });
+        methods.add_method("get", |lua, e, name: String| {
+            if e.element.find_property(&name).is_none() {
+                return Err(runtime(format!("`{}` has no property `{name}`", e.element.name())));
+            }
+            value_to_lua(lua, &e.element.property_value(&name))
+        });
+        methods.add_method("set", |_, e, (name, value): (String, mlua::Value)| {
+            if let mlua::Value::UserData(ud) = &value {
+                let pad = ud
+                    .borrow::<Pad>()
+                    .map_err(|_| runtime("only pads can be set as objects"))?;
+                e.element.set_property(&name, &pad.0);
+                return Ok(());
+            }
+            let value = lua_to_property(&value)?;
+            slate_pipeline::set_property(&e.element, &name, &value).map_err(runtime)
+        });
+        methods.add_method("restart", |_, e, ()| {
+            restart_branch(&e.element).map_err(runtime)?;
+            // Its end-of-stream may have ended the whole pipeline.
+            e.owner.ended.store(false, Ordering::SeqCst);
+            Ok(())
+        });
+    }
+}
+
+/// The element and the chain feeding it, up to its source: each element
+/// upstream with one input and one output belongs to the branch; a tee or
+/// a mixer (several pads) is shared with other branches and stays.
+pub(crate) fn branch_of(element: &gst::Element) -> Vec<gst::Element> {
+    let mut branch = vec![element.clone()];
+    let mut at = element.clone();
+    while let [input] = at.sink_pads().as_slice()
+        && let Some(upstream) = input.peer().and_then(|peer| peer.parent_element())
+        && upstream.src_pads().len() == 1
+        && upstream.sink_pads().len() <= 1
+    {
+        branch.push(upstream.clone());
+        at = upstream;
+    }
+    branch
+}
+
+/// Every element `element` feeds, directly or not.
+fn downstream_of(element: &gst::Element) -> Vec<gst::Element> {
+    let mut found: Vec<gst::Element> = Vec::new();
+    let mut next = vec![element.clone()];
+    while let Some(at) = next.pop() {
+        for below in at.src_pads().iter().filter_map(|pad| pad.peer()?.parent_element()) {
+            if !found.contains(&below) {
+                found.push(below.clone());
+                next.push(below);
+            }
+        }
+    }
+    found
+}
+
+/// Restarts a failed branch: every element of it back to NULL; a flush
+/// downstream of it, which clears the end-of-stream the failure left in
+/// the elements after it (sinks included) without resetting their time;
+/// then into the pipeline's state again, downstream first so the restarted
+/// source pushes into elements that are ready. A flushed sink has lost its
+/// state, and a live pipeline does not give it back by itself: the
+/// elements downstream are set to the pipeline's state too.
+fn restart_branch(element: &gst::Element) -> Result<(), String> {
+    let branch = branch_of(element);
+    for e in &branch {
+        e.set_state(gst::State::Null)
+            .map_err(|_| format!("`{}` refused to stop for its restart", e.name()))?;
+    }
+    for peer in element.src_pads().iter().filter_map(|pad| pad.peer()) {
+        peer.send_event(gst::event::FlushStart::new());
+        peer.send_event(gst::event::FlushStop::new(false));
+    }
+    for e in downstream_of(element) {
+        e.sync_state_with_parent()
+            .map_err(|_| format!("`{}` failed to resume after the restart", e.name()))?;
+    }
+    for e in &branch {
+        e.sync_state_with_parent()
+            .map_err(|_| format!("`{}` failed to start again", e.name()))?;
+    }
+    tracing::info!(
+        target: "slate::script",
+        "restarted {}",
+        branch.iter().rev().map(|e| e.name().to_string()).collect::<Vec<_>>().join(" ! ")
+    );
+    Ok(())
+}
+
+fn lua_to_property(value: &mlua::Value) -> mlua::Result<slate_pipeline::PropertyValue> {
+    use slate_pipeline::PropertyValue;
+    Ok(match value {
+        mlua::Value::Boolean(b) => PropertyValue::Bool(*b),
+        mlua::Value::Integer(i) => PropertyValue::Int(*i),
+        mlua::Value::Number(n) => PropertyValue::Float(*n),
+        mlua::Value::String(s) => PropertyValue::Text(s.to_str()?.to_owned()),
+        other => {
+            return Err(runtime(format!(
+                "a property takes a boolean, number, string or pad, not a {}",
+                other.type_name()
+            )));
+        }
+    })
+}
+
+pub(crate) fn value_to_lua(lua: &Lua, value: &gst::glib::Value) -> mlua::Result<mlua::Value> {
+    if let Ok(v) = value.get::<bool>() {
+        return Ok(mlua::Value::Boolean(v));
+    }
+    macro_rules! integer {
+        ($($t:ty),*) => {$( if let Ok(v) = value.get::<$t>() { return Ok(mlua::Value::Integer(v as i64)); } )*};
+    }
+    integer!(i32, u32, i64, u64);
+    if let Ok(v) = value.get::<f64>() {
+        return Ok(mlua::Value::Number(v));
+    }
+    if let Ok(v) = value.get::<f32>() {
+        return Ok(mlua::Value::Number(v.into()));
+    }
+    if let Ok(v) = value.get::<Option<String>>() {
+        return v
+            .map(|s| lua.create_string(s).map(mlua::Value::String))
+            .unwrap_or(Ok(mlua::Nil));
+    }
+    if let Some((_, v)) = gst::glib::EnumValue::from_value(value) {
+        return lua.create_string(v.nick()).map(mlua::Value::String);
+    }
+    if let Ok(Some(pad)) = value.get::<Option<gst::Pad>>() {
+        return lua.create_string(pad.name()).map(mlua::Value::String);
+    }
+    match value.serialize() {
+        Ok(text) => lua.create_string(text.as_str()).map(mlua::Value::String),
+        Err(_) => Ok(mlua::Nil),
+    }
+}
