@@ -1,0 +1,240 @@
+//! The pinned models through ONNX Runtime on this machine's CPU: fallback,
+//! errors, shared sessions, and real results on real media.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use slate_onnx::postprocess::{Detection, SileroVad, SpeechSegments, decode_centerface};
+use slate_onnx::preprocess::{self, Frame, PixelFormat};
+use slate_onnx::{OnnxError, Options, Provider, Tensor, TensorView, ViewData, open};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+/// A binary PPM (P6) as (width, height, RGB bytes).
+fn read_ppm(path: &Path) -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&bytes[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P6");
+    let (w, h): (u32, u32) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, bytes[at + 1..].to_vec())
+}
+
+#[test]
+fn auto_falls_back_to_cpu_and_says_why() {
+    let model = open(&Options::new("grade")).unwrap();
+    assert_eq!(model.provider, Provider::Cpu);
+    let reasons = model.fallbacks.join("\n");
+    assert!(reasons.contains("tensorrt: TensorrtExecutionProvider is not in"), "{reasons}");
+    assert!(reasons.contains("cuda: CUDAExecutionProvider is not in"), "{reasons}");
+}
+
+#[test]
+fn an_unavailable_provider_asked_for_by_name_is_a_clear_error() {
+    for (provider, name) in [(Provider::Cuda, "CUDAExecutionProvider"), (Provider::TensorRt, "TensorrtExecutionProvider")] {
+        let error = open(&Options {
+            provider,
+            ..Options::new("grade")
+        })
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(matches!(error, OnnxError::Provider { .. }), "{text}");
+        assert!(
+            text.contains(&format!("{name} is not in")) && text.contains("libonnxruntime.so") && text.contains("install onnxruntime-gpu"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_grade_model_computes_its_matrix() {
+    let model = open(&Options::new("grade")).unwrap();
+    // Two pixels: mid grey and pure blue.
+    let input = Tensor::f32(vec![1, 3, 1, 2], vec![0.5, 0.0, 0.5, 0.0, 0.5, 1.0]);
+    let outputs = model.run_owned(&[("image".into(), input)]).unwrap();
+    let graded = outputs[0].1.as_f32().unwrap();
+    assert_eq!(outputs[0].1.shape, [1, 3, 1, 2]);
+    // out = matrix * rgb + lift, planes R, G, B; pixels (0.5, 0.5, 0.5), (0, 0, 1).
+    let expect = [
+        1.10 * 0.5 + 0.05 * 0.5 + 0.02,
+        0.02,
+        0.02 * 0.5 + 1.00 * 0.5 + 0.02 * 0.5 + 0.01,
+        0.02 + 0.01,
+        0.05 * 0.5 + 0.85 * 0.5,
+        0.85,
+    ];
+    for (got, want) in graded.iter().zip(expect) {
+        assert!((got - want).abs() < 1e-5, "{graded:?}");
+    }
+}
+
+#[test]
+fn bad_models_and_bad_inputs_are_clear_errors() {
+    let scratch = tempfile_dir();
+    let missing = open(&Options::new(scratch.join("nowhere.onnx").display().to_string())).unwrap_err();
+    assert!(matches!(missing, OnnxError::MissingModel { .. }), "{missing}");
+    let garbage = scratch.join("garbage.onnx");
+    std::fs::write(&garbage, b"this is not a protobuf").unwrap();
+    let corrupt = open(&Options::new(garbage.display().to_string())).unwrap_err();
+    assert!(matches!(corrupt, OnnxError::Load { .. }), "{corrupt}");
+    assert!(corrupt.to_string().contains("garbage.onnx"), "{corrupt}");
+    let unknown = open(&Options::new("facenet")).unwrap_err().to_string();
+    assert!(unknown.contains("no model `facenet`") && unknown.contains("centerface"), "{unknown}");
+
+    let model = open(&Options::new("grade")).unwrap();
+    let four_channels = Tensor::f32(vec![1, 4, 1, 1], vec![0.0; 4]);
+    let error = model.run_owned(&[("image".into(), four_channels)]).unwrap_err().to_string();
+    assert!(error.contains("needs 3 at axis 1"), "{error}");
+    let short = model.run(
+        &[("image", TensorView { shape: &[1, 3, 2, 2], data: ViewData::F32(&[0.0; 5]) })],
+        |_| (),
+    );
+    assert!(short.unwrap_err().to_string().contains("needs Some(12) values, got 5"));
+    let wrong_name = model.run_owned(&[("pixels".into(), Tensor::f32(vec![1, 3, 1, 1], vec![0.0; 3]))]);
+    assert!(wrong_name.unwrap_err().to_string().contains("has no input `pixels`; its inputs: image"));
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("slate-onnx-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn one_session_id_loads_the_model_once() {
+    let options = Options {
+        session_id: Some("shared-grade".into()),
+        ..Options::new("grade")
+    };
+    let first = open(&options).unwrap();
+    let loads = slate_onnx::loads();
+    let second = open(&options).unwrap();
+    assert!(Arc::ptr_eq(&first, &second));
+    assert_eq!(slate_onnx::loads(), loads, "the second user joined the session");
+    let clash = open(&Options {
+        session_id: Some("shared-grade".into()),
+        ..Options::new("centerface")
+    })
+    .unwrap_err();
+    assert!(matches!(clash, OnnxError::SessionClash { .. }), "{clash}");
+}
+
+/// Faces in a frame through CenterFace, as the element runs it.
+fn faces(width: u32, height: u32, rgb: &[u8]) -> Vec<Detection> {
+    let model = open(&Options::new("centerface")).unwrap();
+    let spec = model.spec.input.clone().unwrap();
+    let frame = Frame {
+        data: rgb,
+        format: PixelFormat::Rgb,
+        width,
+        height,
+        stride: width as usize * 3,
+    };
+    let (w, h) = preprocess::input_size(&spec, width, height);
+    let mut input = vec![0.0; preprocess::input_len(&spec, w, h)];
+    let placement = preprocess::fill(&frame, None, &spec, (w, h), &mut input);
+    let shape = [1, 3, h as i64, w as i64];
+    model
+        .run(&[("input.1", TensorView { shape: &shape, data: ViewData::F32(&input) })], |outputs| {
+            decode_centerface(outputs, 0, &placement, 0.5)
+        })
+        .unwrap()
+        .unwrap()
+}
+
+#[test]
+fn centerface_finds_the_astronauts_face() {
+    let (w, h, rgb) = read_ppm(&fixtures().join("faces/astronaut.ppm"));
+    let found = faces(w, h, &rgb);
+    let truth = Detection { x: 92.0, y: 36.0, w: 45.0, h: 50.0, score: 1.0, landmarks: vec![] };
+    assert_eq!(found.len(), 1, "{found:?}");
+    let face = &found[0];
+    assert!(face.iou(&truth) >= 0.5, "IoU {} for {face:?}", face.iou(&truth));
+    // The eyes are above the mouth corners, the nose between.
+    let y = |i: usize| face.landmarks[2 * i + 1];
+    assert!(y(0) < y(2) && y(2) < y(3), "{:?}", face.landmarks);
+
+    // Mirrored beside itself: two faces, each where it is.
+    let mut pair = vec![0u8; (2 * w * h * 3) as usize];
+    for row in 0..h as usize {
+        for x in 0..w as usize {
+            let from = (row * w as usize + x) * 3;
+            let left = (row * 2 * w as usize + x) * 3;
+            let right = (row * 2 * w as usize + (2 * w as usize - 1 - x)) * 3;
+            pair[left..left + 3].copy_from_slice(&rgb[from..from + 3]);
+            pair[right..right + 3].copy_from_slice(&rgb[from..from + 3]);
+        }
+    }
+    let mut found = faces(2 * w, h, &pair);
+    found.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let mirrored = Detection { x: 2.0 * w as f32 - truth.x - truth.w, ..truth.clone() };
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].iou(&truth) >= 0.5 && found[1].iou(&mirrored) >= 0.5, "{found:?}");
+}
+
+/// Mono 16 kHz float samples of `text` spoken by espeak-ng.
+fn speech(text: &str) -> Vec<f32> {
+    let dir = tempfile_dir();
+    let wav = dir.join(format!("{}.wav", text.len()));
+    let status = std::process::Command::new("espeak-ng")
+        .args(["-w"])
+        .arg(&wav)
+        .arg(text)
+        .status()
+        .expect("espeak-ng runs (.ci/setup installs it)");
+    assert!(status.success());
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&wav)
+        .args(["-ar", "16000", "-ac", "1", "-f", "f32le", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    assert!(out.status.success());
+    out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+}
+
+#[test]
+fn silero_finds_speech_between_silences_within_100_ms() {
+    let rate = 16_000.0;
+    let mut audio = vec![0.0f32; 16_000];
+    let mut truth = Vec::new();
+    for text in ["The coffee cup stays on the table.", "Cut to camera two, and roll."] {
+        let spoken = speech(text);
+        // Where the voice really is: espeak pads with its own silence.
+        let first = spoken.iter().position(|s| s.abs() > 0.01).unwrap();
+        let last = spoken.iter().rposition(|s| s.abs() > 0.01).unwrap();
+        let at = audio.len();
+        truth.push(((at + first) as f64 / rate, (at + last) as f64 / rate));
+        audio.extend(&spoken);
+        audio.extend(vec![0.0; 16_000]);
+    }
+    let model = open(&Options::new("silero-vad")).unwrap();
+    let mut vad = SileroVad::new(model);
+    let mut segments = SpeechSegments::default();
+    let mut found = Vec::new();
+    // In 20 ms buffers, as audio arrives in a pipeline.
+    for buffer in audio.chunks(320) {
+        for (at, probability) in vad.push(buffer).unwrap() {
+            if let Some(slate_onnx::postprocess::SpeechEvent::Ended { start, end }) = segments.update(at, probability) {
+                found.push((start, end));
+            }
+        }
+    }
+    assert_eq!(found.len(), truth.len(), "found {found:?}, spoken {truth:?}");
+    for ((start, end), (true_start, true_end)) in found.iter().zip(&truth) {
+        assert!((start - true_start).abs() <= 0.1, "start {start} vs {true_start}");
+        assert!((end - true_end).abs() <= 0.1, "end {end} vs {true_end}");
+    }
+}
