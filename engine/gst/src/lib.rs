@@ -7,7 +7,8 @@
 //! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out),
 //! `wasmstage` (runs a sandboxed WASM component plugin on buffers) and
 //! `wasmsrc` (a source whose frames a WASM generator plugin makes) and
-//! `luastage` (calls a sandboxed Lua script for every buffer).
+//! `luastage` (calls a sandboxed Lua script for every buffer) and
+//! `onnxinfer` (runs an ONNX model on frames, objects or audio).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -16,6 +17,7 @@ use gst::prelude::*;
 pub mod luastage;
 mod meta;
 pub mod metalog;
+pub mod onnxinfer;
 mod reload;
 pub mod shottag;
 pub mod wasmsrc;
@@ -47,6 +49,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     wasmstage::register(plugin)?;
     wasmsrc::register(plugin)?;
     luastage::register(plugin)?;
+    onnxinfer::register(plugin)?;
     Ok(())
 }
 

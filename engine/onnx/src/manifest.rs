@@ -28,6 +28,7 @@ struct RuntimeEntry {
 struct Entry {
     sha256: String,
     task: Task,
+    label: Option<String>,
     postprocess: Option<PostKind>,
     input: Option<InputSpec>,
 }
@@ -155,12 +156,15 @@ pub struct ModelSpec {
     /// The pinned SHA-256 (models.toml models only).
     pub sha256: Option<String>,
     pub task: Task,
+    /// What detections are called (`face`).
+    pub label: Option<String>,
     pub postprocess: Option<PostKind>,
     pub input: Option<InputSpec>,
 }
 
-static PARSED: LazyLock<File> =
-    LazyLock::new(|| toml::from_str(MANIFEST).unwrap_or_else(|e| panic!("models/models.toml is checked by a test: {e}")));
+static PARSED: LazyLock<File> = LazyLock::new(|| {
+    toml::from_str(MANIFEST).unwrap_or_else(|e| panic!("models/models.toml is checked by a test: {e}"))
+});
 
 /// The runtime library's pinned version and file name.
 pub(crate) struct RuntimePin {
@@ -197,6 +201,7 @@ pub fn resolve(model: &str) -> Result<ModelSpec, OnnxError> {
             path: models_dir().join(format!("{model}.onnx")),
             sha256: Some(entry.sha256.clone()),
             task: entry.task,
+            label: entry.label.clone(),
             postprocess: entry.postprocess,
             input: entry.input.clone(),
         });
@@ -208,6 +213,7 @@ pub fn resolve(model: &str) -> Result<ModelSpec, OnnxError> {
             path: path.to_owned(),
             sha256: None,
             task: Task::Tensor,
+            label: None,
             postprocess: None,
             input: None,
         });
@@ -238,7 +244,10 @@ mod tests {
     #[test]
     fn unknown_names_list_the_known_ones() {
         let error = resolve("centreface").unwrap_err().to_string();
-        assert!(error.contains("no model `centreface`") && error.contains("centerface"), "{error}");
+        assert!(
+            error.contains("no model `centreface`") && error.contains("centerface"),
+            "{error}"
+        );
         assert_eq!(resolve("/some/where/model.onnx").unwrap().task, Task::Tensor);
     }
 }

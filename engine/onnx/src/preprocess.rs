@@ -100,14 +100,12 @@ pub fn fill(
     (width, height): (u32, u32),
     out: &mut [f32],
 ) -> Placement {
-    let region = region
-        .map(|r| clamp(r, frame))
-        .unwrap_or(Region {
-            x: 0.0,
-            y: 0.0,
-            w: frame.width as f32,
-            h: frame.height as f32,
-        });
+    let region = region.map(|r| clamp(r, frame)).unwrap_or(Region {
+        x: 0.0,
+        y: 0.0,
+        w: frame.width as f32,
+        h: frame.height as f32,
+    });
     let (mut scale_x, mut scale_y) = (width as f32 / region.w, height as f32 / region.h);
     if spec.resize == Resize::Letterbox || matches!(spec.size, Size::Any(_)) {
         // Aspect kept; the rest (right and bottom) is padding.
@@ -151,7 +149,15 @@ pub fn fill(
                 let top = pixel(*x0, y0, c) * (1.0 - fx) + pixel(*x1, y0, c) * fx;
                 let bottom = pixel(*x0, y1, c) * (1.0 - fx) + pixel(*x1, y1, c) * fx;
                 let value = top * (1.0 - fy) + bottom * fy;
-                write(out, spec.layout, channels, plane, at, c, (value - spec.mean[c]) * spec.scale[c]);
+                write(
+                    out,
+                    spec.layout,
+                    channels,
+                    plane,
+                    at,
+                    c,
+                    (value - spec.mean[c]) * spec.scale[c],
+                );
             }
         }
     }
@@ -218,7 +224,9 @@ mod tests {
 
     /// A 4x2 RGBA frame whose pixel (x, y) is (10x + y, 100, 200, 255).
     fn frame_bytes() -> Vec<u8> {
-        (0..2u8).flat_map(|y| (0..4u8).flat_map(move |x| [10 * x + y, 100, 200, 255])).collect()
+        (0..2u8)
+            .flat_map(|y| (0..4u8).flat_map(move |x| [10 * x + y, 100, 200, 255]))
+            .collect()
     }
 
     #[test]
@@ -278,7 +286,12 @@ mod tests {
         let mut out = vec![0.0; 4];
         let placed = fill(
             &frame,
-            Some(Region { x: 2.0, y: 0.0, w: 2.0, h: 2.0 }),
+            Some(Region {
+                x: 2.0,
+                y: 0.0,
+                w: 2.0,
+                h: 2.0,
+            }),
             &gray,
             (2, 2),
             &mut out,

@@ -49,7 +49,10 @@ pub fn library_path() -> PathBuf {
 /// same result.
 pub fn init() -> Result<&'static Runtime, OnnxError> {
     static RUNTIME: OnceLock<Result<Runtime, OnnxError>> = OnceLock::new();
-    RUNTIME.get_or_init(|| start(&library_path())).as_ref().map_err(Clone::clone)
+    RUNTIME
+        .get_or_init(|| start(&library_path()))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 fn start(library: &Path) -> Result<Runtime, OnnxError> {
@@ -63,7 +66,9 @@ fn start(library: &Path) -> Result<Runtime, OnnxError> {
     let version = probe_version(library).map_err(fail)?;
     let minor: u32 = version.split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
     if minor < MIN_MINOR {
-        return Err(fail(format!("version {version} is too old; Slate needs 1.{MIN_MINOR} or later")));
+        return Err(fail(format!(
+            "version {version} is too old; Slate needs 1.{MIN_MINOR} or later"
+        )));
     }
     ort::init_from(library.display().to_string())
         .with_name("slate")

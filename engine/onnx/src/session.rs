@@ -12,7 +12,7 @@ use ort::value::{TensorRef, ValueType};
 use sha2::{Digest, Sha256};
 
 use crate::error::OnnxError;
-use crate::manifest::{self, ModelSpec};
+use crate::manifest::{self, AnySize, Colour, InputSpec, Layout, ModelSpec, Size};
 use crate::runtime::{self, Provider};
 use crate::tensor::{Tensor, TensorView, ViewData};
 
@@ -250,7 +250,8 @@ impl Model {
         let mut session = self.session.lock().unwrap();
         let outputs = session.run(values).map_err(|e| fail(e.to_string()))?;
         self.runs.fetch_add(1, Ordering::Relaxed);
-        self.busy_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.busy_ns
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let mut shapes: Vec<Vec<i64>> = Vec::with_capacity(self.outputs.len());
         let mut data: Vec<ViewData<'_>> = Vec::with_capacity(self.outputs.len());
         for port in &self.outputs {
@@ -264,7 +265,10 @@ impl Model {
             } else if let Ok((shape, d)) = value.try_extract_tensor::<u8>() {
                 (shape.to_vec(), ViewData::U8(d))
             } else {
-                return Err(fail(format!("output `{}` is not a float32, int64, int32 or uint8 tensor", port.name)));
+                return Err(fail(format!(
+                    "output `{}` is not a float32, int64, int32 or uint8 tensor",
+                    port.name
+                )));
             };
             shapes.push(shape);
             data.push(view);
@@ -298,6 +302,52 @@ impl Model {
         })
     }
 
+    /// The image input and how to fill it: the models.toml description, or
+    /// for a bare model file one read from its input shape (NCHW or NHWC,
+    /// 1 or 3 channels, RGB in 0..1). Fails for models that do not take
+    /// images.
+    pub fn image_input(&self) -> Result<(String, InputSpec), OnnxError> {
+        let mismatch = |why: String| OnnxError::Mismatch {
+            model: self.spec.name.clone(),
+            why,
+        };
+        let mut spec = self.spec.input.clone().unwrap_or_default();
+        let port = match &spec.name {
+            Some(name) => self.inputs.iter().find(|p| &p.name == name),
+            None => self.inputs.first(),
+        }
+        .ok_or_else(|| mismatch("has no image input".into()))?;
+        let [_, a, b, c] = port.shape[..] else {
+            return Err(mismatch(format!(
+                "takes {:?} at `{}`, not an image (N x C x H x W or N x H x W x C)",
+                port.shape, port.name
+            )));
+        };
+        if self.spec.input.is_none() {
+            if [1, 3].contains(&c) && ![1, 3].contains(&a) {
+                spec.layout = Layout::Nhwc;
+            }
+            if (spec.layout == Layout::Nchw && a == 1) || (spec.layout == Layout::Nhwc && c == 1) {
+                spec.colour = Colour::Gray;
+            }
+        }
+        let (channels, height, width) = match spec.layout {
+            Layout::Nchw => (a, b, c),
+            Layout::Nhwc => (c, a, b),
+        };
+        if channels >= 0 && channels as usize != spec.colour.channels() {
+            return Err(mismatch(format!(
+                "input `{}` {:?} has {channels} channels, but it is fed {:?}",
+                port.name, port.shape, spec.colour
+            )));
+        }
+        if spec.size == Size::Any(AnySize::Any) && height > 0 && width > 0 {
+            spec.size = Size::Fixed([width as u32, height as u32]);
+        }
+        spec.name = Some(port.name.clone());
+        Ok((port.name.clone(), spec))
+    }
+
     /// Inferences run and their mean time.
     pub fn stats(&self) -> (u64, Duration) {
         let runs = self.runs.load(Ordering::Relaxed);
@@ -309,7 +359,11 @@ impl Model {
 fn check_shape(port: &Port, view: &TensorView<'_>) -> Result<(), String> {
     let name = &port.name;
     if port.kind != view.data.kind() {
-        return Err(format!("input `{name}` takes {} data, not {}", port.kind, view.data.kind()));
+        return Err(format!(
+            "input `{name}` takes {} data, not {}",
+            port.kind,
+            view.data.kind()
+        ));
     }
     if view.shape.len() != port.shape.len() {
         return Err(format!(

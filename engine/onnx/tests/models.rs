@@ -37,13 +37,19 @@ fn auto_falls_back_to_cpu_and_says_why() {
     let model = open(&Options::new("grade")).unwrap();
     assert_eq!(model.provider, Provider::Cpu);
     let reasons = model.fallbacks.join("\n");
-    assert!(reasons.contains("tensorrt: TensorrtExecutionProvider is not in"), "{reasons}");
+    assert!(
+        reasons.contains("tensorrt: TensorrtExecutionProvider is not in"),
+        "{reasons}"
+    );
     assert!(reasons.contains("cuda: CUDAExecutionProvider is not in"), "{reasons}");
 }
 
 #[test]
 fn an_unavailable_provider_asked_for_by_name_is_a_clear_error() {
-    for (provider, name) in [(Provider::Cuda, "CUDAExecutionProvider"), (Provider::TensorRt, "TensorrtExecutionProvider")] {
+    for (provider, name) in [
+        (Provider::Cuda, "CUDAExecutionProvider"),
+        (Provider::TensorRt, "TensorrtExecutionProvider"),
+    ] {
         let error = open(&Options {
             provider,
             ..Options::new("grade")
@@ -52,7 +58,9 @@ fn an_unavailable_provider_asked_for_by_name_is_a_clear_error() {
         let text = error.to_string();
         assert!(matches!(error, OnnxError::Provider { .. }), "{text}");
         assert!(
-            text.contains(&format!("{name} is not in")) && text.contains("libonnxruntime.so") && text.contains("install onnxruntime-gpu"),
+            text.contains(&format!("{name} is not in"))
+                && text.contains("libonnxruntime.so")
+                && text.contains("install onnxruntime-gpu"),
             "{text}"
         );
     }
@@ -91,19 +99,36 @@ fn bad_models_and_bad_inputs_are_clear_errors() {
     assert!(matches!(corrupt, OnnxError::Load { .. }), "{corrupt}");
     assert!(corrupt.to_string().contains("garbage.onnx"), "{corrupt}");
     let unknown = open(&Options::new("facenet")).unwrap_err().to_string();
-    assert!(unknown.contains("no model `facenet`") && unknown.contains("centerface"), "{unknown}");
+    assert!(
+        unknown.contains("no model `facenet`") && unknown.contains("centerface"),
+        "{unknown}"
+    );
 
     let model = open(&Options::new("grade")).unwrap();
     let four_channels = Tensor::f32(vec![1, 4, 1, 1], vec![0.0; 4]);
-    let error = model.run_owned(&[("image".into(), four_channels)]).unwrap_err().to_string();
+    let error = model
+        .run_owned(&[("image".into(), four_channels)])
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("needs 3 at axis 1"), "{error}");
     let short = model.run(
-        &[("image", TensorView { shape: &[1, 3, 2, 2], data: ViewData::F32(&[0.0; 5]) })],
+        &[(
+            "image",
+            TensorView {
+                shape: &[1, 3, 2, 2],
+                data: ViewData::F32(&[0.0; 5]),
+            },
+        )],
         |_| (),
     );
     assert!(short.unwrap_err().to_string().contains("needs Some(12) values, got 5"));
     let wrong_name = model.run_owned(&[("pixels".into(), Tensor::f32(vec![1, 3, 1, 1], vec![0.0; 3]))]);
-    assert!(wrong_name.unwrap_err().to_string().contains("has no input `pixels`; its inputs: image"));
+    assert!(
+        wrong_name
+            .unwrap_err()
+            .to_string()
+            .contains("has no input `pixels`; its inputs: image")
+    );
 }
 
 fn tempfile_dir() -> PathBuf {
@@ -147,9 +172,16 @@ fn faces(width: u32, height: u32, rgb: &[u8]) -> Vec<Detection> {
     let placement = preprocess::fill(&frame, None, &spec, (w, h), &mut input);
     let shape = [1, 3, h as i64, w as i64];
     model
-        .run(&[("input.1", TensorView { shape: &shape, data: ViewData::F32(&input) })], |outputs| {
-            decode_centerface(outputs, 0, &placement, 0.5)
-        })
+        .run(
+            &[(
+                "input.1",
+                TensorView {
+                    shape: &shape,
+                    data: ViewData::F32(&input),
+                },
+            )],
+            |outputs| decode_centerface(outputs, 0, &placement, 0.5),
+        )
         .unwrap()
         .unwrap()
 }
@@ -158,7 +190,14 @@ fn faces(width: u32, height: u32, rgb: &[u8]) -> Vec<Detection> {
 fn centerface_finds_the_astronauts_face() {
     let (w, h, rgb) = read_ppm(&fixtures().join("faces/astronaut.ppm"));
     let found = faces(w, h, &rgb);
-    let truth = Detection { x: 92.0, y: 36.0, w: 45.0, h: 50.0, score: 1.0, landmarks: vec![] };
+    let truth = Detection {
+        x: 92.0,
+        y: 36.0,
+        w: 45.0,
+        h: 50.0,
+        score: 1.0,
+        landmarks: vec![],
+    };
     assert_eq!(found.len(), 1, "{found:?}");
     let face = &found[0];
     assert!(face.iou(&truth) >= 0.5, "IoU {} for {face:?}", face.iou(&truth));
@@ -179,9 +218,15 @@ fn centerface_finds_the_astronauts_face() {
     }
     let mut found = faces(2 * w, h, &pair);
     found.sort_by(|a, b| a.x.total_cmp(&b.x));
-    let mirrored = Detection { x: 2.0 * w as f32 - truth.x - truth.w, ..truth.clone() };
+    let mirrored = Detection {
+        x: 2.0 * w as f32 - truth.x - truth.w,
+        ..truth.clone()
+    };
     assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[0].iou(&truth) >= 0.5 && found[1].iou(&mirrored) >= 0.5, "{found:?}");
+    assert!(
+        found[0].iou(&truth) >= 0.5 && found[1].iou(&mirrored) >= 0.5,
+        "{found:?}"
+    );
 }
 
 /// Mono 16 kHz float samples of `text` spoken by espeak-ng.
@@ -202,7 +247,10 @@ fn speech(text: &str) -> Vec<f32> {
         .output()
         .expect("ffmpeg runs");
     assert!(out.status.success());
-    out.stdout.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+    out.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
 }
 
 #[test]

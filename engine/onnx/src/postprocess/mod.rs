@@ -1,7 +1,7 @@
 //! Built-in decoders of model outputs.
 
 mod centerface;
-mod vad;
+pub mod vad;
 
 pub use centerface::decode as decode_centerface;
 pub use vad::{SileroVad, SpeechEvent, SpeechSegments};

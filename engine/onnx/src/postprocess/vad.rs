@@ -180,7 +180,9 @@ mod tests {
             .collect();
         assert_eq!(events[0], SpeechEvent::Started(step));
         // The dip at chunk 3 is too short; silence from chunk 5 ends it.
-        let SpeechEvent::Ended { start, end } = events[1] else { panic!("{events:?}") };
+        let SpeechEvent::Ended { start, end } = events[1] else {
+            panic!("{events:?}")
+        };
         assert_eq!((start, end), (step, 5.0 * step));
         assert_eq!(events.len(), 2);
     }

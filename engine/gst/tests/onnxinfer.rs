@@ -1,0 +1,181 @@
+//! `onnxinfer` with the pinned models on real media.
+
+mod common;
+
+use common::{init, pipeline, play_to_eos, start_error};
+use gst::prelude::*;
+use gstslate::SlateMeta;
+use gstslate::model::Record;
+
+fn fixture(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Records of every buffer reaching the sink `out`.
+fn records_at_sink(pipeline: &gst::Pipeline) -> std::sync::Arc<std::sync::Mutex<Vec<(u64, Record)>>> {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = seen.clone();
+    let sink = pipeline.by_name("out").unwrap();
+    sink.set_property("signal-handoffs", true);
+    sink.connect("handoff", false, move |args| {
+        let buffer = args[1].get::<gst::Buffer>().unwrap();
+        into.lock()
+            .unwrap()
+            .push((buffer.pts().map_or(0, |t| t.nseconds()), SlateMeta::record_of(&buffer)));
+        None
+    });
+    seen
+}
+
+fn iou(a: &gstslate::model::BoundingBox, b: (f32, f32, f32, f32)) -> f32 {
+    let (x0, y0) = (a.x.max(b.0), a.y.max(b.1));
+    let (x1, y1) = ((a.x + a.w).min(b.0 + b.2), (a.y + a.h).min(b.1 + b.3));
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    inter / (a.w * a.h + b.2 * b.3 - inter)
+}
+
+#[test]
+fn centerface_marks_the_face_in_a_picture() {
+    let p = pipeline(&format!(
+        "filesrc location={} ! pnmdec ! imagefreeze num-buffers=3 ! videoconvert ! video/x-raw,format=BGRx \
+         ! onnxinfer name=faces model=centerface ! fakesink name=out",
+        fixture("faces/astronaut.ppm")
+    ));
+    let seen = records_at_sink(&p);
+    play_to_eos(&p, |_| {});
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    for (_, record) in seen.iter() {
+        let faces: Vec<_> = record.objects().iter().filter(|o| o.label == "face").collect();
+        assert_eq!(faces.len(), 1, "{record:?}");
+        let bbox = faces[0].bbox.unwrap();
+        assert!(iou(&bbox, (92.0, 36.0, 45.0, 50.0)) >= 0.5, "{bbox:?}");
+        assert!(faces[0].confidence.unwrap() > 0.5);
+        assert!(
+            matches!(faces[0].fields.get("landmarks"), Some(gstslate::model::Value::FloatList(l)) if l.len() == 10)
+        );
+        assert!(record.get("onnx.ms").is_some());
+    }
+    assert_eq!(p.by_name("faces").unwrap().property::<u64>("inferences"), 3);
+}
+
+#[test]
+fn batches_and_intervals_keep_order_and_carry_results() {
+    let p = pipeline(
+        "videotestsrc num-buffers=10 ! video/x-raw,format=RGBA,width=8,height=4 \
+         ! onnxinfer name=grade model=grade batch-size=4 interval=2 output-tensors=true ! fakesink name=out",
+    );
+    let seen = records_at_sink(&p);
+    play_to_eos(&p, |_| {});
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 10);
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+    for (n, (_, record)) in seen.iter().enumerate() {
+        let carried = record.get("onnx.carried").is_some();
+        assert_eq!(carried, n % 2 == 1, "frame {n}");
+        let Some(gstslate::model::Value::FloatList(shape)) = record.get("onnx.graded.shape") else {
+            panic!("frame {n} has no tensor: {record:?}");
+        };
+        assert_eq!(shape, &[1.0, 3.0, 4.0, 8.0]);
+    }
+    // Frames 0, 2, 4, 6, 8: a batch of 4 and, at the end, one of 1.
+    assert_eq!(p.by_name("grade").unwrap().property::<u64>("inferences"), 5);
+    assert_eq!(
+        p.by_name("grade")
+            .unwrap()
+            .property::<Option<String>>("provider")
+            .as_deref(),
+        Some("cpu")
+    );
+}
+
+#[test]
+fn a_region_of_interest_runs_on_each_detected_face() {
+    let p = pipeline(&format!(
+        "filesrc location={} ! pnmdec ! imagefreeze num-buffers=1 ! videoconvert ! video/x-raw,format=RGB \
+         ! onnxinfer model=centerface ! onnxinfer model=grade roi=face output-tensors=true ! fakesink name=out",
+        fixture("faces/astronaut.ppm")
+    ));
+    let seen = records_at_sink(&p);
+    play_to_eos(&p, |_| {});
+    let seen = seen.lock().unwrap();
+    let face = &seen[0].1.objects()[0];
+    let Some(gstslate::model::Value::FloatList(shape)) = face.fields.get("onnx.graded.shape") else {
+        panic!("the face has no tensor: {face:?}");
+    };
+    let b = face.bbox.unwrap();
+    assert_eq!(shape[..2], [1.0, 3.0]);
+    assert!((shape[2] - f64::from(b.h.round())).abs() <= 1.0 && (shape[3] - f64::from(b.w.round())).abs() <= 1.0);
+    assert!(seen[0].1.get("onnx.graded").is_none(), "nothing on the frame itself");
+}
+
+#[test]
+fn voice_activity_finds_speech_in_audio() {
+    let wav = std::env::temp_dir().join(format!("slate-vad-{}.wav", std::process::id()));
+    let status = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&wav)
+        .arg("Roll camera. Action. The cup stays on the table.")
+        .status()
+        .expect("espeak-ng runs (.ci/setup installs it)");
+    assert!(status.success());
+    let p = pipeline(&format!(
+        "filesrc location={} ! wavparse ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=16000,channels=1 \
+         ! onnxinfer model=silero-vad ! fakesink name=out",
+        wav.display()
+    ));
+    let seen = records_at_sink(&p);
+    let mut events = Vec::new();
+    play_to_eos(&p, |s| {
+        if s.name() == "slate-vad" {
+            events.push((s.get::<bool>("speech").unwrap(), s.get::<f64>("start").unwrap()));
+        }
+    });
+    let _ = std::fs::remove_file(&wav);
+    assert!(
+        events.first().is_some_and(|(speech, start)| *speech && *start < 0.5),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|(speech, _)| !speech), "speech ended: {events:?}");
+    let seen = seen.lock().unwrap();
+    assert!(seen.iter().any(|(_, r)| r.get("vad.speech") == Some(&true.into())));
+    assert!(
+        seen.iter()
+            .all(|(_, r)| r.get("vad.probability").is_some() || r.get("vad.speech").is_some())
+    );
+}
+
+#[test]
+fn bad_models_providers_and_caps_are_clear_errors() {
+    init();
+    let cases = [
+        (
+            "videotestsrc ! onnxinfer ! fakesink",
+            "onnxinfer needs a model (property `model`)",
+        ),
+        (
+            "videotestsrc ! onnxinfer model=facenet ! fakesink",
+            "no model `facenet`",
+        ),
+        (
+            "videotestsrc ! onnxinfer model=grade execution-provider=cuda ! fakesink",
+            "CUDAExecutionProvider is not in",
+        ),
+        (
+            "videotestsrc ! video/x-raw,format=RGBA ! onnxinfer model=silero-vad ! fakesink",
+            "model silero-vad takes 16 kHz mono audio",
+        ),
+        (
+            "audiotestsrc ! audioconvert ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! onnxinfer model=centerface ! fakesink",
+            "model centerface takes images, not audio",
+        ),
+    ];
+    for (line, expected) in cases {
+        let error = start_error(&pipeline(line));
+        assert!(error.contains(expected), "{line}: {error}");
+    }
+}
