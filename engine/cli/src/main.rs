@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_onnx;
 mod bench_wasm;
 mod inspect;
 mod live;

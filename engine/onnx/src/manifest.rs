@@ -198,7 +198,7 @@ pub fn resolve(model: &str) -> Result<ModelSpec, OnnxError> {
     if let Some(entry) = PARSED.model.get(model) {
         return Ok(ModelSpec {
             name: model.to_owned(),
-            path: models_dir().join(format!("{model}.onnx")),
+            path: models_dir().join(format!("{model}-{}.onnx", &entry.sha256[..12.min(entry.sha256.len())])),
             sha256: Some(entry.sha256.clone()),
             task: entry.task,
             label: entry.label.clone(),

@@ -120,8 +120,23 @@ pub fn fill(
         Colour::Bgr => [offsets[2], offsets[1], offsets[0]],
         _ => offsets,
     };
-    // The padding is the mean: zero after normalisation.
-    let pad: [f32; 3] = [0.0; 3];
+    let placement = Placement {
+        origin_x: region.x,
+        origin_y: region.y,
+        scale_x,
+        scale_y,
+        width,
+        height,
+    };
+    if scale_x == 1.0
+        && scale_y == 1.0
+        && region.x.fract() == 0.0
+        && region.y.fract() == 0.0
+        && spec.colour != Colour::Gray
+    {
+        copy_exact(frame, region, spec, (width, height), order, out);
+        return placement;
+    }
     let columns: Vec<Option<(usize, usize, f32)>> = (0..width)
         .map(|x| sample_axis(x, scale_x, region.x, region.w, frame.width))
         .collect();
@@ -130,8 +145,9 @@ pub fn fill(
         for (x, column) in columns.iter().enumerate() {
             let at = y as usize * width as usize + x;
             let (Some((y0, y1, fy)), Some((x0, x1, fx))) = (row, column) else {
+                // The padding is the mean: zero after normalisation.
                 for c in 0..channels {
-                    write(out, spec.layout, channels, plane, at, c, pad[c]);
+                    write(out, spec.layout, channels, plane, at, c, 0.0);
                 }
                 continue;
             };
@@ -161,13 +177,43 @@ pub fn fill(
             }
         }
     }
-    Placement {
-        origin_x: region.x,
-        origin_y: region.y,
-        scale_x,
-        scale_y,
-        width,
-        height,
+    placement
+}
+
+/// The common case of a region taken 1:1 (padded to a multiple): a plain
+/// copy with the colour order and normalisation, no resampling.
+fn copy_exact(
+    frame: &Frame<'_>,
+    region: Region,
+    spec: &InputSpec,
+    (width, height): (u32, u32),
+    order: [usize; 3],
+    out: &mut [f32],
+) {
+    let (x0, y0) = (region.x as usize, region.y as usize);
+    let (w, h) = (region.w as usize, region.h as usize);
+    let (width, height) = (width as usize, height as usize);
+    let bpp = frame.format.bytes_per_pixel();
+    let plane = width * height;
+    out.fill(0.0);
+    for y in 0..h.min(height) {
+        let row = &frame.data[(y0 + y) * frame.stride + x0 * bpp..];
+        for c in 0..3 {
+            let (mean, scale, offset) = (spec.mean[c], spec.scale[c], order[c]);
+            match spec.layout {
+                Layout::Nchw => {
+                    let line = &mut out[c * plane + y * width..c * plane + y * width + w.min(width)];
+                    for (x, value) in line.iter_mut().enumerate() {
+                        *value = (row[x * bpp + offset] as f32 - mean) * scale;
+                    }
+                }
+                Layout::Nhwc => {
+                    for x in 0..w.min(width) {
+                        out[(y * width + x) * 3 + c] = (row[x * bpp + offset] as f32 - mean) * scale;
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -163,7 +163,12 @@ impl Provider {
         let dispatch = match self {
             Provider::TensorRt => TensorRTExecutionProvider::default().build().error_on_failure(),
             Provider::Cuda => CUDAExecutionProvider::default().build().error_on_failure(),
-            Provider::Auto | Provider::Cpu => CPUExecutionProvider::default().build().error_on_failure(),
+            // ort's default CPU provider turns the memory arena off, which
+            // makes every run allocate its activations afresh.
+            Provider::Auto | Provider::Cpu => CPUExecutionProvider::default()
+                .with_arena_allocator(true)
+                .build()
+                .error_on_failure(),
         };
         builder.with_execution_providers([dispatch])
     }
