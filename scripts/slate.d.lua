@@ -82,6 +82,17 @@ function slate.now() end
 ---@return number
 function slate.clock() end
 
+---Runs a model pinned in models/models.toml through the host's ONNX
+---sessions (GPU where there is one); also in stage scripts. Inputs and
+---outputs by name: { shape = {...}, data = {...}, type = "float32" } (type
+---also int64, int32, uint8). `options.session_id` shares the session with
+---elements and plugins that name the same id.
+---@param model string
+---@param inputs table<string, {shape: integer[], data: number[], type: string?}>
+---@param options {session_id: string?}?
+---@return table<string, {shape: integer[], data: number[]}>
+function slate.infer(model, inputs, options) end
+
 slate.log = {}
 ---@param message string
 function slate.log.debug(message) end

@@ -15,11 +15,18 @@ fn fixture(path: &str) -> String {
         .to_string()
 }
 
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(u64, Record)>>>;
+
 /// Records of every buffer reaching the sink `out`.
-fn records_at_sink(pipeline: &gst::Pipeline) -> std::sync::Arc<std::sync::Mutex<Vec<(u64, Record)>>> {
+fn records_at_sink(pipeline: &gst::Pipeline) -> Seen {
+    records_at(pipeline, "out")
+}
+
+/// Records of every buffer reaching the fakesink named `sink`.
+fn records_at(pipeline: &gst::Pipeline, sink: &str) -> Seen {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let into = seen.clone();
-    let sink = pipeline.by_name("out").unwrap();
+    let sink = pipeline.by_name(sink).unwrap();
     sink.set_property("signal-handoffs", true);
     sink.connect("handoff", false, move |args| {
         let buffer = args[1].get::<gst::Buffer>().unwrap();
@@ -177,5 +184,70 @@ fn bad_models_providers_and_caps_are_clear_errors() {
     for (line, expected) in cases {
         let error = start_error(&pipeline(line));
         assert!(error.contains(expected), "{line}: {error}");
+    }
+}
+
+/// Float lists of field `key` in the records a sink saw, frame by frame.
+fn float_lists(records: &[(u64, Record)], key: &str) -> Vec<Vec<f64>> {
+    records
+        .iter()
+        .map(|(_, r)| match r.get(key) {
+            Some(gstslate::model::Value::FloatList(values)) => values.clone(),
+            other => panic!("no {key}: {other:?} in {r:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn plugins_and_scripts_infer_the_same_as_the_element() {
+    let script = std::env::temp_dir().join(format!("slate-infer-{}.lua", std::process::id()));
+    std::fs::write(
+        &script,
+        r#"
+        local width, height
+        function on_caps(caps)
+          width = tonumber(caps:match("width=%(int%)(%d+)"))
+          height = tonumber(caps:match("height=%(int%)(%d+)"))
+        end
+        function process(buf)
+          local bytes, planes = buf:bytes(), {}
+          for c = 0, 2 do
+            for i = 0, width * height - 1 do
+              planes[c * width * height + i + 1] = bytes:byte(i * 4 + c + 1) * 0.003921569
+            end
+          end
+          local out = slate.infer("grade", { image = { shape = { 1, 3, height, width }, data = planes } })
+          buf:set("graded", out.graded.data)
+        end
+        "#,
+    )
+    .unwrap();
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=3 pattern=smpte ! video/x-raw,format=RGBA,width=8,height=4 ! tee name=t \
+         t. ! queue ! onnxinfer model=grade output-tensors=true ! fakesink name=out \
+         t. ! queue ! wasmstage plugin={} ! fakesink name=plugin \
+         t. ! queue ! luastage script={} ! fakesink name=script",
+        common::plugin("infer_probe"),
+        script.display()
+    ));
+    let element = records_at_sink(&p);
+    let plugin = records_at(&p, "plugin");
+    let lua = records_at(&p, "script");
+    play_to_eos(&p, |s| assert!(!s.name().ends_with("fault"), "{s}"));
+    let _ = std::fs::remove_file(&script);
+    let element = float_lists(&element.lock().unwrap(), "onnx.graded");
+    assert_eq!(element.len(), 3);
+    assert_eq!(element[0].len(), 3 * 8 * 4);
+    for (who, got) in [
+        ("the plugin", float_lists(&plugin.lock().unwrap(), "graded")),
+        ("the script", float_lists(&lua.lock().unwrap(), "graded")),
+    ] {
+        for (frame, (a, b)) in element.iter().zip(&got).enumerate() {
+            assert_eq!(a.len(), b.len(), "{who}, frame {frame}");
+            assert!(
+                a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6),
+                "{who}, frame {frame}: {a:?} vs {b:?}"
+            );
+        }
     }
 }

@@ -20,6 +20,7 @@
 
 mod automation;
 mod buffer;
+mod infer;
 mod sandbox;
 mod script;
 

@@ -71,6 +71,10 @@ impl Script {
         let buf = lua
             .create_userdata(Buffer::new(None, None, Default::default()))
             .map_err(setup_error)?;
+        // Stage scripts get the part of `slate` that makes sense per buffer.
+        let slate = lua.create_table().map_err(setup_error)?;
+        crate::infer::install(&lua, &slate).map_err(setup_error)?;
+        lua.globals().set("slate", slate).map_err(setup_error)?;
         let script = Script {
             name: name.to_owned(),
             lua,

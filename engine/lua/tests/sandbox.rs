@@ -201,3 +201,50 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn scripts_infer_with_pinned_models_and_get_clear_errors() {
+    let mut s = script(
+        r#"
+        function process(buf)
+          local out = slate.infer("grade", { image = { shape = { 1, 3, 1, 1 }, data = { 0.5, 0.5, 0.5 } } })
+          buf:set("red", out.graded.data[1])
+          buf:set("dims", #out.graded.shape)
+        end
+        "#,
+    )
+    .unwrap();
+    let mut buffer = Buffer::new(None, None, Default::default());
+    s.process(&mut buffer).unwrap();
+    let red = buffer.record.get("red").and_then(|v| match v {
+        slate_meta::Value::Float(f) => Some(*f),
+        _ => None,
+    });
+    assert!(
+        (red.unwrap() - (1.10 * 0.5 + 0.05 * 0.5 + 0.02)).abs() < 1e-6,
+        "{red:?}"
+    );
+    for (call, expected) in [
+        (
+            "slate.infer('/etc/model.onnx', {})",
+            "no model `/etc/model.onnx` for scripts",
+        ),
+        (
+            "slate.infer('grade', { image = { shape = { 1, 4, 1, 1 }, data = { 0, 0, 0, 0 } } })",
+            "needs 3 at axis 1",
+        ),
+        (
+            "slate.infer('grade', { image = { data = { 0 } } })",
+            "input `image` needs `shape`",
+        ),
+        (
+            "slate.infer('grade', { image = { shape = { 1 }, data = { 0 }, type = 'float16' } })",
+            "has type `float16`",
+        ),
+    ] {
+        let error = run(&format!("function process(buf) {call} end"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(expected), "{call}: {error}");
+    }
+}

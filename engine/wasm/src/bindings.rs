@@ -42,3 +42,11 @@ pub mod v0_2 {
         world: "slate:plugin/capabilities@0.2.0",
     });
 }
+
+/// Version 0.3.0: 0.2.0 plus the `inference` capability.
+pub mod v0_3 {
+    wasmtime::component::bindgen!({
+        path: "../../sdk-wit/since_v0.3.0",
+        world: "slate:plugin/capabilities@0.3.0",
+    });
+}

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
 use wasmtime::{Config, Engine};
 
-use crate::bindings::{v0_2, video_filter};
+use crate::bindings::{v0_2, v0_3, video_filter};
 use crate::error::LoadError;
 use crate::plugin::{Plugin, World};
 use crate::state::State;
@@ -54,6 +54,8 @@ impl Host {
         video_filter::VideoFilter::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         v0_2::Capabilities::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
+        v0_3::Capabilities::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(e.to_string()))?;
         start_ticker(&engine);
         Ok(Host {

@@ -25,6 +25,7 @@ mod convert;
 mod error;
 pub mod examples;
 mod host;
+mod infer;
 mod plugin;
 mod stage;
 mod state;

@@ -52,6 +52,8 @@ pub(crate) struct State {
     pub events: Vec<Event>,
     pub counters: BTreeMap<String, u64>,
     pub gauges: BTreeMap<String, f64>,
+    /// Models this instance opened through `inference`.
+    models: crate::infer::Sessions,
 }
 
 impl State {
@@ -79,6 +81,7 @@ impl State {
             events: Vec::new(),
             counters: BTreeMap::new(),
             gauges: BTreeMap::new(),
+            models: Default::default(),
         }
     }
 
@@ -154,81 +157,107 @@ impl wit::events::Host for State {
     }
 }
 
-/// Version 0.2.0 of the capabilities: what 0.1.0 does, plus `log.enabled`.
-mod v0_2 {
-    use super::State;
-    use crate::bindings::types as v1_types;
-    use crate::bindings::v0_2::slate::plugin as v2;
-    use crate::bindings::video_filter::slate::plugin as v1;
+/// The capabilities of 0.2.0 and later, the same as 0.1.0's plus
+/// `log.enabled`: one implementation, instantiated for each version's
+/// generated types.
+macro_rules! capabilities_since_v0_2 {
+    ($version:ident) => {
+        mod $version {
+            use super::State;
+            use crate::bindings::types as v1_types;
+            use crate::bindings::video_filter::slate::plugin as v1;
+            use crate::bindings::$version::slate::plugin as vn;
 
-    impl v2::log::Host for State {
-        fn log(&mut self, level: v2::log::Level, message: String) {
-            v1::log::Host::log(self, same_level(level), message)
-        }
+            impl vn::log::Host for State {
+                fn log(&mut self, level: vn::log::Level, message: String) {
+                    v1::log::Host::log(self, same_level(level), message)
+                }
 
-        fn enabled(&mut self, level: v2::log::Level) -> bool {
-            use v2::log::Level;
-            match level {
-                Level::Trace => tracing::enabled!(tracing::Level::TRACE),
-                Level::Debug => tracing::enabled!(tracing::Level::DEBUG),
-                Level::Info => tracing::enabled!(tracing::Level::INFO),
-                Level::Warn => tracing::enabled!(tracing::Level::WARN),
-                Level::Error => tracing::enabled!(tracing::Level::ERROR),
+                fn enabled(&mut self, level: vn::log::Level) -> bool {
+                    use vn::log::Level;
+                    match level {
+                        Level::Trace => tracing::enabled!(tracing::Level::TRACE),
+                        Level::Debug => tracing::enabled!(tracing::Level::DEBUG),
+                        Level::Info => tracing::enabled!(tracing::Level::INFO),
+                        Level::Warn => tracing::enabled!(tracing::Level::WARN),
+                        Level::Error => tracing::enabled!(tracing::Level::ERROR),
+                    }
+                }
+            }
+
+            fn same_level(level: vn::log::Level) -> v1::log::Level {
+                use vn::log::Level;
+                match level {
+                    Level::Trace => v1::log::Level::Trace,
+                    Level::Debug => v1::log::Level::Debug,
+                    Level::Info => v1::log::Level::Info,
+                    Level::Warn => v1::log::Level::Warn,
+                    Level::Error => v1::log::Level::Error,
+                }
+            }
+
+            impl vn::metrics::Host for State {
+                fn counter_add(&mut self, name: String, delta: u64) {
+                    v1::metrics::Host::counter_add(self, name, delta)
+                }
+
+                fn gauge_set(&mut self, name: String, value: f64) {
+                    v1::metrics::Host::gauge_set(self, name, value)
+                }
+            }
+
+            impl vn::config::Host for State {
+                fn get(&mut self) -> String {
+                    v1::config::Host::get(self)
+                }
+            }
+
+            impl vn::clock::Host for State {
+                fn monotonic_ns(&mut self) -> u64 {
+                    v1::clock::Host::monotonic_ns(self)
+                }
+            }
+
+            impl vn::types::Host for State {}
+
+            impl vn::events::Host for State {
+                fn post(&mut self, name: String, fields: Vec<vn::types::Field>) {
+                    v1::events::Host::post(self, name, fields.into_iter().map(same_field).collect())
+                }
+            }
+
+            fn same_field(field: vn::types::Field) -> v1_types::Field {
+                use vn::types::Value;
+                let value = match field.value {
+                    Value::Boolean(v) => v1_types::Value::Boolean(v),
+                    Value::Integer(v) => v1_types::Value::Integer(v),
+                    Value::Float(v) => v1_types::Value::Float(v),
+                    Value::Text(v) => v1_types::Value::Text(v),
+                    Value::TextList(v) => v1_types::Value::TextList(v),
+                    Value::FloatList(v) => v1_types::Value::FloatList(v),
+                };
+                v1_types::Field {
+                    key: field.key,
+                    value,
+                }
             }
         }
-    }
+    };
+}
 
-    fn same_level(level: v2::log::Level) -> v1::log::Level {
-        use v2::log::Level;
-        match level {
-            Level::Trace => v1::log::Level::Trace,
-            Level::Debug => v1::log::Level::Debug,
-            Level::Info => v1::log::Level::Info,
-            Level::Warn => v1::log::Level::Warn,
-            Level::Error => v1::log::Level::Error,
-        }
-    }
+capabilities_since_v0_2!(v0_2);
+capabilities_since_v0_2!(v0_3);
 
-    impl v2::metrics::Host for State {
-        fn counter_add(&mut self, name: String, delta: u64) {
-            v1::metrics::Host::counter_add(self, name, delta)
-        }
-
-        fn gauge_set(&mut self, name: String, value: f64) {
-            v1::metrics::Host::gauge_set(self, name, value)
-        }
-    }
-
-    impl v2::config::Host for State {
-        fn get(&mut self) -> String {
-            v1::config::Host::get(self)
-        }
-    }
-
-    impl v2::clock::Host for State {
-        fn monotonic_ns(&mut self) -> u64 {
-            v1::clock::Host::monotonic_ns(self)
-        }
-    }
-
-    impl v2::types::Host for State {}
-
-    impl v2::events::Host for State {
-        fn post(&mut self, name: String, fields: Vec<v2::types::Field>) {
-            v1::events::Host::post(self, name, fields.into_iter().map(same_field).collect())
-        }
-    }
-
-    fn same_field(field: v2::types::Field) -> v1_types::Field {
-        use v2::types::Value;
-        let value = match field.value {
-            Value::Boolean(v) => v1_types::Value::Boolean(v),
-            Value::Integer(v) => v1_types::Value::Integer(v),
-            Value::Float(v) => v1_types::Value::Float(v),
-            Value::Text(v) => v1_types::Value::Text(v),
-            Value::TextList(v) => v1_types::Value::TextList(v),
-            Value::FloatList(v) => v1_types::Value::FloatList(v),
-        };
-        v1_types::Field { key: field.key, value }
+/// `inference`, new in 0.3.0: the host's ONNX sessions. Models by name
+/// only (a plugin has no filesystem); sessions are kept per instance, or
+/// shared through the registry under a `session-id`.
+impl crate::bindings::v0_3::slate::plugin::inference::Host for State {
+    fn infer(
+        &mut self,
+        model: String,
+        session_id: Option<String>,
+        inputs: Vec<crate::bindings::v0_3::slate::plugin::inference::Tensor>,
+    ) -> Result<Vec<crate::bindings::v0_3::slate::plugin::inference::Tensor>, String> {
+        crate::infer::run(&mut self.models, &model, session_id, inputs)
     }
 }

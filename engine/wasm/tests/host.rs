@@ -283,3 +283,35 @@ fn plugins_built_against_either_contract_version_run_on_one_host() {
         "0.2.0's new import answered: {meta:?}"
     );
 }
+
+/// 0.3.0's `inference`: a plugin runs a pinned model through the host, and
+/// may not name model files.
+#[test]
+fn plugins_infer_through_the_host_and_only_with_pinned_models() {
+    let probe = load("infer_probe");
+    assert_eq!(probe.description.version, "0.3.0");
+    let frame = [255u8, 0, 0, 255, 0, 0, 255, 255];
+    let mut stage = Stage::new(probe.clone(), "", Limits::default()).unwrap();
+    let (_, meta) = stage.process_frame(rgba(2, 1), &frame, &Record::default()).unwrap();
+    let Some(Value::FloatList(graded)) = meta.get("graded") else {
+        panic!("{meta:?}")
+    };
+    // Red and blue pixels through the grade's matrix and lift, clipped to
+    // 0..1 (planes R, G, B).
+    let expect = [1.0, 0.02, 0.02 + 0.01, 0.02 + 0.01, 0.0, 0.85];
+    assert!(
+        graded.iter().zip(expect).all(|(g, e)| (g - e).abs() < 1e-5),
+        "{graded:?}"
+    );
+    for (model, expected) in [
+        ("/tmp/evil.onnx", "no model `/tmp/evil.onnx` for plugins; they may use"),
+        ("silero-vad", "has no input `image`"),
+    ] {
+        let mut stage = Stage::new(probe.clone(), &format!(r#"{{"model": "{model}"}}"#), Limits::default()).unwrap();
+        let fault = stage.process_frame(rgba(2, 1), &frame, &Record::default()).unwrap_err();
+        assert!(
+            matches!(&fault, Fault::Plugin(m) if m.contains(expected)),
+            "{model}: {fault}"
+        );
+    }
+}

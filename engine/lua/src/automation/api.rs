@@ -187,6 +187,7 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
         )?;
     }
     slate.set("log", log)?;
+    crate::infer::install(lua, &slate)?;
     if let Some(main) = &automation.main {
         slate.set("main", Pipeline(main.clone()))?;
     }

@@ -45,6 +45,7 @@ pub const API: &[&str] = &[
     "slate.quit",
     "slate.now",
     "slate.clock",
+    "slate.infer",
     "slate.log.debug",
     "slate.log.info",
     "slate.log.warn",
