@@ -11,11 +11,10 @@
 //! session with elements and plugins that name the same id. Only models
 //! pinned in models/models.toml: a script has no files.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use mlua::{Lua, Table};
-use slate_onnx::{Model, Options, Tensor, TensorData};
+use slate_onnx::{PinnedSessions, Tensor, TensorData};
 
 fn runtime(e: impl std::fmt::Display) -> mlua::Error {
     mlua::Error::runtime(e.to_string())
@@ -23,37 +22,19 @@ fn runtime(e: impl std::fmt::Display) -> mlua::Error {
 
 /// Adds `infer` to the `slate` table of a script's state.
 pub(crate) fn install(lua: &Lua, slate: &Table) -> mlua::Result<()> {
-    let sessions: Arc<Mutex<HashMap<(String, Option<String>), Arc<Model>>>> = Arc::default();
+    let sessions = Mutex::new(PinnedSessions::default());
     slate.set(
         "infer",
         lua.create_function(move |lua, (model, inputs, options): (String, Table, Option<Table>)| {
-            let names = slate_onnx::manifest::names();
-            if !names.contains(&model.as_str()) {
-                return Err(runtime(format!(
-                    "slate.infer: no model `{model}` for scripts; they may use {}",
-                    names.join(", ")
-                )));
-            }
             let session_id: Option<String> = match &options {
                 Some(options) => options.get("session_id")?,
                 None => None,
             };
-            let key = (model.clone(), session_id.clone());
-            let session = {
-                let mut sessions = sessions.lock().unwrap();
-                match sessions.get(&key) {
-                    Some(session) => session.clone(),
-                    None => {
-                        let opened = slate_onnx::open(&Options {
-                            session_id,
-                            ..Options::new(model.as_str())
-                        })
-                        .map_err(|e| runtime(format!("slate.infer: {e}")))?;
-                        sessions.insert(key, opened.clone());
-                        opened
-                    }
-                }
-            };
+            let session = sessions
+                .lock()
+                .unwrap()
+                .get(&model, session_id)
+                .map_err(|e| runtime(format!("slate.infer: {e}")))?;
             let mut tensors = Vec::new();
             for pair in inputs.pairs::<String, Table>() {
                 let (name, tensor) = pair.map_err(|e| {

@@ -227,7 +227,7 @@ fn scripts_infer_with_pinned_models_and_get_clear_errors() {
     for (call, expected) in [
         (
             "slate.infer('/etc/model.onnx', {})",
-            "no model `/etc/model.onnx` for scripts",
+            "no pinned model `/etc/model.onnx`; plugins and scripts may use",
         ),
         (
             "slate.infer('grade', { image = { shape = { 1, 4, 1, 1 }, data = { 0, 0, 0, 0 } } })",

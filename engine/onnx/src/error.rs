@@ -10,6 +10,8 @@ pub enum OnnxError {
     Runtime { path: PathBuf, why: String },
     #[error("no model `{name}`: not a model in models/models.toml ({known}) and not an .onnx file")]
     UnknownModel { name: String, known: String },
+    #[error("no pinned model `{name}`; plugins and scripts may use the models of models/models.toml: {pinned}")]
+    NotPinned { name: String, pinned: String },
     #[error("model file {path} is missing{hint}")]
     MissingModel { path: PathBuf, hint: String },
     #[error(

@@ -24,5 +24,5 @@ mod tensor;
 pub use error::OnnxError;
 pub use manifest::{ModelSpec, resolve};
 pub use runtime::{Provider, Runtime, cache_dir, init, library_path};
-pub use session::{Model, Options, Port, loads, open};
+pub use session::{Model, Options, PinnedSessions, Port, loads, open};
 pub use tensor::{Tensor, TensorData, TensorView, ViewData};

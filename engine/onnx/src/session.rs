@@ -406,3 +406,32 @@ fn file_sha256(path: &std::path::Path) -> Result<String, String> {
     }
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
+
+/// The sessions one sandboxed caller (a plugin instance, a script) opened,
+/// by model and session id. Sandboxed code has no files: it may name only
+/// the models pinned in models.toml.
+#[derive(Debug, Default)]
+pub struct PinnedSessions(HashMap<(String, Option<String>), Arc<Model>>);
+
+impl PinnedSessions {
+    /// The session for `model`, opened on first use.
+    pub fn get(&mut self, model: &str, session_id: Option<String>) -> Result<Arc<Model>, OnnxError> {
+        let pinned = manifest::names();
+        if !pinned.contains(&model) {
+            return Err(OnnxError::NotPinned {
+                name: model.to_owned(),
+                pinned: pinned.join(", "),
+            });
+        }
+        let key = (model.to_owned(), session_id);
+        if let Some(session) = self.0.get(&key) {
+            return Ok(session.clone());
+        }
+        let session = open(&Options {
+            session_id: key.1.clone(),
+            ..Options::new(model)
+        })?;
+        self.0.insert(key, session.clone());
+        Ok(session)
+    }
+}

@@ -53,7 +53,7 @@ pub(crate) struct State {
     pub counters: BTreeMap<String, u64>,
     pub gauges: BTreeMap<String, f64>,
     /// Models this instance opened through `inference`.
-    models: crate::infer::Sessions,
+    models: slate_onnx::PinnedSessions,
 }
 
 impl State {

@@ -304,7 +304,10 @@ fn plugins_infer_through_the_host_and_only_with_pinned_models() {
         "{graded:?}"
     );
     for (model, expected) in [
-        ("/tmp/evil.onnx", "no model `/tmp/evil.onnx` for plugins; they may use"),
+        (
+            "/tmp/evil.onnx",
+            "no pinned model `/tmp/evil.onnx`; plugins and scripts may use the models of models/models.toml: centerface",
+        ),
         ("silero-vad", "has no input `image`"),
     ] {
         let mut stage = Stage::new(probe.clone(), &format!(r#"{{"model": "{model}"}}"#), Limits::default()).unwrap();
