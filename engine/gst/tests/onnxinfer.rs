@@ -251,3 +251,22 @@ fn plugins_and_scripts_infer_the_same_as_the_element() {
         }
     }
 }
+
+#[test]
+fn faces_get_recogniser_embeddings_from_their_landmarks() {
+    let p = pipeline(&format!(
+        "filesrc location={} ! pnmdec ! imagefreeze num-buffers=1 ! videoconvert ! video/x-raw,format=RGBx \
+         ! onnxinfer model=centerface ! onnxinfer model=face-embed roi=face ! fakesink name=out",
+        fixture("faces/astronaut.ppm")
+    ));
+    let seen = records_at_sink(&p);
+    play_to_eos(&p, |_| {});
+    let seen = seen.lock().unwrap();
+    let face = &seen[0].1.objects()[0];
+    let Some(gstslate::model::Value::FloatList(vector)) = face.fields.get("embedding") else {
+        panic!("no embedding on {face:?}");
+    };
+    assert_eq!(vector.len(), 512);
+    let norm: f64 = vector.iter().map(|v| v * v).sum::<f64>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+}

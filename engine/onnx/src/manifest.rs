@@ -92,6 +92,15 @@ pub enum Resize {
     Letterbox,
 }
 
+/// How a face is cut out for a recogniser (with `roi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Align {
+    /// Warped by its 5 landmarks (eyes, nose, mouth corners) onto the
+    /// ArcFace 112x112 template.
+    Arcface,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DType {
@@ -128,6 +137,8 @@ pub struct InputSpec {
     pub mean: [f32; 3],
     pub scale: [f32; 3],
     pub dtype: DType,
+    #[serde(default)]
+    pub align: Option<Align>,
 }
 
 impl Default for InputSpec {
@@ -143,6 +154,7 @@ impl Default for InputSpec {
             mean: [0.0; 3],
             scale: [1.0 / 255.0; 3],
             dtype: DType::F32,
+            align: None,
         }
     }
 }

@@ -180,6 +180,97 @@ pub fn fill(
     placement
 }
 
+/// The ArcFace template: where the eyes, nose tip and mouth corners of an
+/// aligned face sit in a 112x112 crop.
+const ARCFACE: [[f32; 2]; 5] = [
+    [38.2946, 51.6963],
+    [73.5318, 51.5014],
+    [56.0252, 71.7366],
+    [41.5493, 92.3655],
+    [70.7299, 92.2041],
+];
+
+/// The similarity (rotation, uniform scale, shift) that best maps the
+/// points `from` onto `to`, least squares: `(a, b, tx, ty)` for
+/// `x' = a x - b y + tx`, `y' = b x + a y + ty`.
+pub fn similarity(from: &[[f32; 2]], to: &[[f32; 2]]) -> (f32, f32, f32, f32) {
+    let n = from.len().min(to.len()) as f32;
+    let mean = |p: &[[f32; 2]]| {
+        let (x, y) = p.iter().fold((0.0, 0.0), |(x, y), q| (x + q[0], y + q[1]));
+        (x / n, y / n)
+    };
+    let ((fx, fy), (tx, ty)) = (mean(from), mean(to));
+    let (mut dot, mut cross, mut norm) = (0.0, 0.0, 0.0);
+    for (f, t) in from.iter().zip(to) {
+        let (sx, sy, dx, dy) = (f[0] - fx, f[1] - fy, t[0] - tx, t[1] - ty);
+        dot += sx * dx + sy * dy;
+        cross += sx * dy - sy * dx;
+        norm += sx * sx + sy * sy;
+    }
+    let (a, b) = if norm > 0.0 {
+        (dot / norm, cross / norm)
+    } else {
+        (1.0, 0.0)
+    };
+    (a, b, tx - (a * fx - b * fy), ty - (b * fx + a * fy))
+}
+
+/// Fills `out` with the face whose 5 landmarks (x, y pairs in frame
+/// pixels: eyes, nose, mouth corners) are given, warped onto the ArcFace
+/// template scaled to `width` x `height`.
+pub fn fill_aligned(
+    frame: &Frame<'_>,
+    landmarks: &[f32; 10],
+    spec: &InputSpec,
+    (width, height): (u32, u32),
+    out: &mut [f32],
+) {
+    let template: Vec<[f32; 2]> = ARCFACE
+        .iter()
+        .map(|p| [p[0] * width as f32 / 112.0, p[1] * height as f32 / 112.0])
+        .collect();
+    let points: Vec<[f32; 2]> = landmarks.chunks_exact(2).map(|p| [p[0], p[1]]).collect();
+    let (a, b, tx, ty) = similarity(&points, &template);
+    let det = a * a + b * b;
+    let channels = spec.colour.channels();
+    let plane = width as usize * height as usize;
+    let bpp = frame.format.bytes_per_pixel();
+    let offsets = frame.format.rgb();
+    let order: [usize; 3] = match spec.colour {
+        Colour::Bgr => [offsets[2], offsets[1], offsets[0]],
+        _ => offsets,
+    };
+    let (max_x, max_y) = (frame.width as f32 - 1.0, frame.height as f32 - 1.0);
+    for v in 0..height {
+        for u in 0..width {
+            // Back from the template to the frame: the inverse similarity.
+            let (du, dv) = (u as f32 - tx, v as f32 - ty);
+            let x = ((a * du + b * dv) / det).clamp(0.0, max_x);
+            let y = ((-b * du + a * dv) / det).clamp(0.0, max_y);
+            let (x0, y0) = (x.floor(), y.floor());
+            let (fx, fy) = (x - x0, y - y0);
+            let (x0, y0) = (x0 as usize, y0 as usize);
+            let (x1, y1) = ((x0 + 1).min(max_x as usize), (y0 + 1).min(max_y as usize));
+            let at = v as usize * width as usize + u as usize;
+            for c in 0..channels {
+                let pixel = |px: usize, py: usize| frame.data[py * frame.stride + px * bpp + order[c]] as f32;
+                let top = pixel(x0, y0) * (1.0 - fx) + pixel(x1, y0) * fx;
+                let bottom = pixel(x0, y1) * (1.0 - fx) + pixel(x1, y1) * fx;
+                let value = top * (1.0 - fy) + bottom * fy;
+                write(
+                    out,
+                    spec.layout,
+                    channels,
+                    plane,
+                    at,
+                    c,
+                    (value - spec.mean[c]) * spec.scale[c],
+                );
+            }
+        }
+    }
+}
+
 /// The common case of a region taken 1:1 (padded to a multiple): a plain
 /// copy with the colour order and normalisation, no resampling.
 fn copy_exact(
@@ -265,6 +356,18 @@ mod tests {
             mean: [0.0; 3],
             scale: [1.0; 3],
             dtype: DType::F32,
+            align: None,
+        }
+    }
+
+    #[test]
+    fn similarity_recovers_a_rotation_scale_and_shift() {
+        let from = [[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [7.0, 3.0]];
+        // Rotate 90 degrees, scale 2, shift (5, 1).
+        let to: Vec<[f32; 2]> = from.iter().map(|p| [-2.0 * p[1] + 5.0, 2.0 * p[0] + 1.0]).collect();
+        let (a, b, tx, ty) = similarity(&from, &to);
+        for (got, want) in [(a, 0.0), (b, 2.0), (tx, 5.0), (ty, 1.0)] {
+            assert!((got - want).abs() < 1e-4, "{:?}", (a, b, tx, ty));
         }
     }
 

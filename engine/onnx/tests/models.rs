@@ -286,3 +286,91 @@ fn silero_finds_speech_between_silences_within_100_ms() {
         assert!((end - true_end).abs() <= 0.1, "end {end} vs {true_end}");
     }
 }
+
+/// The face recogniser's embedding of the one face CenterFace finds.
+fn embedding(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
+    let found = faces(width, height, rgb);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let landmarks: [f32; 10] = found[0].landmarks.clone().try_into().unwrap();
+    let model = open(&Options::new("face-embed")).unwrap();
+    let spec = model.spec.input.clone().unwrap();
+    let frame = Frame {
+        data: rgb,
+        format: PixelFormat::Rgb,
+        width,
+        height,
+        stride: width as usize * 3,
+    };
+    let mut input = vec![0.0; preprocess::input_len(&spec, 112, 112)];
+    preprocess::fill_aligned(&frame, &landmarks, &spec, (112, 112), &mut input);
+    let mut vector = model
+        .run(
+            &[(
+                "input",
+                TensorView {
+                    shape: &[1, 3, 112, 112],
+                    data: ViewData::F32(&input),
+                },
+            )],
+            |outputs| match outputs[0].1.data {
+                ViewData::F32(v) => v.to_vec(),
+                _ => panic!("float output"),
+            },
+        )
+        .unwrap();
+    slate_onnx::postprocess::l2_normalise(&mut vector);
+    vector
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Mirrored left to right.
+fn mirrored(width: u32, rgb: &[u8]) -> Vec<u8> {
+    rgb.chunks_exact(width as usize * 3)
+        .flat_map(|row| row.chunks_exact(3).rev().flatten().copied().collect::<Vec<u8>>())
+        .collect()
+}
+
+/// Every other pixel (half size), and 30 % darker.
+fn smaller_and_darker(width: u32, height: u32, rgb: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut out = Vec::new();
+    for y in (0..height as usize).step_by(2) {
+        for x in (0..width as usize).step_by(2) {
+            let at = (y * width as usize + x) * 3;
+            out.extend(rgb[at..at + 3].iter().map(|v| (*v as f32 * 0.7) as u8));
+        }
+    }
+    (width.div_ceil(2), height.div_ceil(2), out)
+}
+
+#[test]
+fn the_recogniser_puts_one_person_closer_than_two() {
+    let (w, h, astronaut) = read_ppm(&fixtures().join("faces/astronaut.ppm"));
+    let (hw, hh, hopper) = read_ppm(&fixtures().join("faces/grace_hopper.ppm"));
+    let collins = embedding(w, h, &astronaut);
+    assert_eq!(collins.len(), 512);
+    let collins_mirrored = embedding(w, h, &mirrored(w, &astronaut));
+    let (sw, sh, small) = smaller_and_darker(w, h, &astronaut);
+    let collins_small = embedding(sw, sh, &small);
+    let hopper_vector = embedding(hw, hh, &hopper);
+    let (hw2, hh2, hopper_small) = smaller_and_darker(hw, hh, &hopper);
+    let hopper_small = embedding(hw2, hh2, &hopper_small);
+    let same = [
+        cosine(&collins, &collins_mirrored),
+        cosine(&collins, &collins_small),
+        cosine(&hopper_vector, &hopper_small),
+    ];
+    let different = [
+        cosine(&collins, &hopper_vector),
+        cosine(&collins_mirrored, &hopper_vector),
+        cosine(&collins_small, &hopper_small),
+    ];
+    let closest_strangers = different.iter().copied().fold(f32::MIN, f32::max);
+    let farthest_selves = same.iter().copied().fold(f32::MAX, f32::min);
+    assert!(
+        farthest_selves > closest_strangers + 0.2,
+        "same person {same:?} vs different people {different:?}"
+    );
+}

@@ -74,6 +74,26 @@ enum Media {
     },
 }
 
+/// One batch item: a frame of the pending buffers, or an object in it
+/// (`roi`), aligned by its landmarks when the model wants that.
+struct Job {
+    index: usize,
+    object: Option<u32>,
+    region: Option<Region>,
+    landmarks: Option<[f32; 10]>,
+}
+
+/// An object's 5 landmarks (x, y pairs), if a detector left them.
+fn landmarks_of(object: &slate_meta::Object) -> Option<[f32; 10]> {
+    match object.fields.get("landmarks") {
+        Some(slate_meta::Value::FloatList(points)) if points.len() == 10 => {
+            let points: Vec<f32> = points.iter().map(|p| *p as f32).collect();
+            points.try_into().ok()
+        }
+        _ => None,
+    }
+}
+
 /// Exists from READY on.
 struct State {
     model: Arc<Model>,
@@ -474,32 +494,37 @@ impl OnnxInfer {
         };
         let settings = self.settings.lock().unwrap().clone();
         let pending = std::mem::take(&mut state.pending);
-        // What to run: (pending index, object id for roi, region).
-        let mut jobs: Vec<(usize, Option<u32>, Option<Region>)> = Vec::new();
+        // What to run: on which pending buffer, which object (roi), where.
+        let mut jobs: Vec<Job> = Vec::new();
         for (index, (buffer, inferred)) in pending.iter().enumerate() {
             if !inferred {
                 continue;
             }
             match &settings.roi {
-                None => jobs.push((index, None, None)),
+                None => jobs.push(Job {
+                    index,
+                    object: None,
+                    region: None,
+                    landmarks: None,
+                }),
                 Some(label) => {
                     for object in SlateMeta::record_of(buffer)
                         .objects()
                         .iter()
                         .filter(|o| &o.label == label)
                     {
-                        if let Some(b) = object.bbox {
-                            jobs.push((
-                                index,
-                                Some(object.id),
-                                Some(Region {
-                                    x: b.x,
-                                    y: b.y,
-                                    w: b.w,
-                                    h: b.h,
-                                }),
-                            ));
-                        }
+                        let Some(b) = object.bbox else { continue };
+                        jobs.push(Job {
+                            index,
+                            object: Some(object.id),
+                            region: Some(Region {
+                                x: b.x,
+                                y: b.y,
+                                w: b.w,
+                                h: b.h,
+                            }),
+                            landmarks: spec.align.and_then(|_| landmarks_of(object)),
+                        });
                     }
                 }
             }
@@ -517,7 +542,7 @@ impl OnnxInfer {
                 let mine: Vec<&(Option<u32>, Item)> = jobs
                     .iter()
                     .zip(&items)
-                    .filter(|((i, _, _), _)| *i == index)
+                    .filter(|(job, _)| job.index == index)
                     .map(|(_, item)| item)
                     .collect();
                 for (on, item) in &mine {
@@ -546,7 +571,7 @@ impl OnnxInfer {
         &self,
         state: &State,
         pending: &[(gst::Buffer, bool)],
-        jobs: &[(usize, Option<u32>, Option<Region>)],
+        jobs: &[Job],
         info: &gst_video::VideoInfo,
         format: PixelFormat,
         input: &str,
@@ -555,7 +580,7 @@ impl OnnxInfer {
     ) -> Result<Vec<(Option<u32>, Item)>, gst::FlowError> {
         let sizes: Vec<(u32, u32)> = jobs
             .iter()
-            .map(|(_, _, region)| match region {
+            .map(|job| match job.region {
                 Some(r) => preprocess::input_size(spec, r.w.round().max(1.0) as u32, r.h.round().max(1.0) as u32),
                 None => preprocess::input_size(spec, info.width(), info.height()),
             })
@@ -569,8 +594,8 @@ impl OnnxInfer {
             let one = preprocess::input_len(spec, size.0, size.1);
             let mut tensor = vec![0.0f32; one * group.len()];
             let mut placements: Vec<Placement> = Vec::with_capacity(group.len());
-            for ((index, _, region), slot) in group.iter().zip(tensor.chunks_mut(one)) {
-                let buffer = &pending[*index].0;
+            for (job, slot) in group.iter().zip(tensor.chunks_mut(one)) {
+                let buffer = &pending[job.index].0;
                 let frame =
                     gst_video::VideoFrameRef::from_buffer_ref_readable(buffer.as_ref(), info).map_err(|_| {
                         gst::element_imp_error!(self, gst::StreamError::Format, ("Cannot map a video frame"));
@@ -583,7 +608,21 @@ impl OnnxInfer {
                     height: info.height(),
                     stride: frame.plane_stride()[0] as usize,
                 };
-                placements.push(preprocess::fill(&view, *region, spec, size, slot));
+                placements.push(match &job.landmarks {
+                    Some(landmarks) => {
+                        preprocess::fill_aligned(&view, landmarks, spec, size, slot);
+                        // Nothing maps back from an aligned face.
+                        Placement {
+                            origin_x: 0.0,
+                            origin_y: 0.0,
+                            scale_x: 1.0,
+                            scale_y: 1.0,
+                            width: size.0,
+                            height: size.1,
+                        }
+                    }
+                    None => preprocess::fill(&view, job.region, spec, size, slot),
+                });
             }
             let channels = spec.colour.channels() as i64;
             let shape: [i64; 4] = match spec.layout {
@@ -622,7 +661,7 @@ impl OnnxInfer {
                     gst::element_imp_error!(self, gst::LibraryError::Failed, ("Inference failed: {why}"));
                     gst::FlowError::Error
                 })?;
-            items.extend(group.iter().map(|(_, on, _)| *on).zip(decoded));
+            items.extend(group.iter().map(|job| job.object).zip(decoded));
             start = end;
         }
         Ok(items)
