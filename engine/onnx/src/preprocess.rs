@@ -252,8 +252,8 @@ pub fn fill_aligned(
             let (x0, y0) = (x0 as usize, y0 as usize);
             let (x1, y1) = ((x0 + 1).min(max_x as usize), (y0 + 1).min(max_y as usize));
             let at = v as usize * width as usize + u as usize;
-            for c in 0..channels {
-                let pixel = |px: usize, py: usize| frame.data[py * frame.stride + px * bpp + order[c]] as f32;
+            for (c, offset) in order.iter().enumerate().take(channels) {
+                let pixel = |px: usize, py: usize| frame.data[py * frame.stride + px * bpp + offset] as f32;
                 let top = pixel(x0, y0) * (1.0 - fx) + pixel(x1, y0) * fx;
                 let bottom = pixel(x0, y1) * (1.0 - fx) + pixel(x1, y1) * fx;
                 let value = top * (1.0 - fy) + bottom * fy;
