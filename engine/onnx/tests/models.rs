@@ -374,3 +374,47 @@ fn the_recogniser_puts_one_person_closer_than_two() {
         "same person {same:?} vs different people {different:?}"
     );
 }
+
+/// The colour-layout signature of a whole picture.
+fn layout(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
+    let model = open(&Options::new("colour-layout")).unwrap();
+    let (name, spec) = model.image_input().unwrap();
+    let frame = Frame {
+        data: rgb,
+        format: PixelFormat::Rgb,
+        width,
+        height,
+        stride: width as usize * 3,
+    };
+    let mut input = vec![0.0; preprocess::input_len(&spec, 64, 64)];
+    preprocess::fill(&frame, None, &spec, (64, 64), &mut input);
+    let mut vector = model
+        .run(
+            &[(
+                name.as_str(),
+                TensorView {
+                    shape: &[1, 3, 64, 64],
+                    data: ViewData::F32(&input),
+                },
+            )],
+            |o| match o[0].1.data {
+                ViewData::F32(v) => v.to_vec(),
+                _ => panic!("float output"),
+            },
+        )
+        .unwrap();
+    slate_onnx::postprocess::l2_normalise(&mut vector);
+    vector
+}
+
+#[test]
+fn the_colour_layout_tells_a_shot_from_a_cut() {
+    let (w, h, astronaut) = read_ppm(&fixtures().join("faces/astronaut.ppm"));
+    let (hw, hh, hopper) = read_ppm(&fixtures().join("faces/grace_hopper.ppm"));
+    let (sw, sh, small) = smaller_and_darker(w, h, &astronaut);
+    let shot = layout(w, h, &astronaut);
+    assert_eq!(shot.len(), 192);
+    let same_shot = cosine(&shot, &layout(sw, sh, &small));
+    let cut = cosine(&shot, &layout(hw, hh, &hopper));
+    assert!(same_shot > 0.95 && cut < 0.5, "same shot {same_shot}, cut {cut}");
+}
