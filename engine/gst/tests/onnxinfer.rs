@@ -270,3 +270,39 @@ fn faces_get_recogniser_embeddings_from_their_landmarks() {
     let norm: f64 = vector.iter().map(|v| v * v).sum::<f64>().sqrt();
     assert!((norm - 1.0).abs() < 1e-4, "{norm}");
 }
+
+#[test]
+fn elements_sharing_a_session_batch_their_streams_together() {
+    init();
+    let model = slate_onnx::open(&slate_onnx::Options {
+        session_id: Some("three-streams".into()),
+        ..slate_onnx::Options::new("grade")
+    })
+    .unwrap();
+    let branch = |n: usize| {
+        format!(
+            "t. ! queue ! onnxinfer name=s{n} model=grade session-id=three-streams batch-size=3 batch-timeout-ms=500 \
+             output-tensors=true ! fakesink name=out{n} "
+        )
+    };
+    let p = pipeline(&format!(
+        "videotestsrc num-buffers=10 ! video/x-raw,format=RGB,width=8,height=8 ! tee name=t {}{}{}",
+        branch(0),
+        branch(1),
+        branch(2)
+    ));
+    let outs: Vec<Seen> = (0..3).map(|n| records_at(&p, &format!("out{n}"))).collect();
+    play_to_eos(&p, |_| {});
+    for (n, out) in outs.iter().enumerate() {
+        assert_eq!(p.by_name(&format!("s{n}")).unwrap().property::<u64>("inferences"), 10);
+        let graded = float_lists(&out.lock().unwrap(), "onnx.graded");
+        assert_eq!(graded.len(), 10);
+        assert_eq!(
+            graded,
+            float_lists(&outs[0].lock().unwrap(), "onnx.graded"),
+            "same frames, same results"
+        );
+    }
+    let (runs, _) = model.stats();
+    assert!(runs <= 13, "30 frames from 3 streams in batches of 3 took {runs} runs");
+}

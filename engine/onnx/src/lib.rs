@@ -15,6 +15,7 @@
 
 mod error;
 pub mod manifest;
+mod pool;
 pub mod postprocess;
 pub mod preprocess;
 mod runtime;
@@ -23,6 +24,7 @@ mod tensor;
 
 pub use error::OnnxError;
 pub use manifest::{ModelSpec, resolve};
+pub use pool::ItemOutputs;
 pub use runtime::{Provider, Runtime, cache_dir, init, library_path};
 pub use session::{Model, Options, PinnedSessions, Port, loads, open};
 pub use tensor::{Tensor, TensorData, TensorView, ViewData};

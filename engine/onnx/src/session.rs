@@ -57,6 +57,7 @@ pub struct Model {
     pub inputs: Vec<Port>,
     pub outputs: Vec<Port>,
     session: Mutex<Session>,
+    pub(crate) pool: crate::pool::Pool,
     runs: AtomicU64,
     busy_ns: AtomicU64,
 }
@@ -180,6 +181,7 @@ impl Model {
                         inputs,
                         outputs,
                         session: Mutex::new(session),
+                        pool: Default::default(),
                         runs: AtomicU64::new(0),
                         busy_ns: AtomicU64::new(0),
                     });

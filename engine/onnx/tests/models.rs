@@ -418,3 +418,44 @@ fn the_colour_layout_tells_a_shot_from_a_cut() {
     let cut = cosine(&shot, &layout(hw, hh, &hopper));
     assert!(same_shot > 0.95 && cut < 0.5, "same shot {same_shot}, cut {cut}");
 }
+
+#[test]
+fn streams_sharing_a_session_share_batches() {
+    let model = open(&Options {
+        session_id: Some("pooled-grade".into()),
+        ..Options::new("grade")
+    })
+    .unwrap();
+    // Three streams, four frames each, one grey level per frame.
+    let streams: Vec<_> = (0..3)
+        .map(|stream| {
+            let model = model.clone();
+            std::thread::spawn(move || {
+                (0..4)
+                    .map(|frame| {
+                        let level = (stream * 4 + frame) as f32 / 20.0;
+                        let out = model.run_pooled(
+                            "image",
+                            vec![(vec![3, 1, 1], vec![level; 3])],
+                            3,
+                            std::time::Duration::from_millis(500),
+                        );
+                        let outputs = out.into_iter().next().unwrap().unwrap();
+                        (level, outputs[0].2.clone())
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for stream in streams {
+        for (level, graded) in stream.join().unwrap() {
+            // Each frame got its own result back: red = 1.15 * level + 0.02.
+            assert!(
+                (graded[0] - (1.15 * level + 0.02).min(1.0)).abs() < 1e-5,
+                "{level}: {graded:?}"
+            );
+        }
+    }
+    let (runs, _) = model.stats();
+    assert!(runs <= 6, "12 frames from 3 streams in batches of 3 took {runs} runs");
+}

@@ -40,6 +40,14 @@ struct Settings {
     threads: u32,
     threshold: f64,
     output_tensors: bool,
+    batch_timeout_ms: u32,
+}
+
+impl Settings {
+    /// Frames of every element with this `session-id` share batches.
+    fn pooled(&self) -> bool {
+        self.session_id.is_some() && self.batch_size > 1
+    }
 }
 
 impl Default for Settings {
@@ -54,6 +62,7 @@ impl Default for Settings {
             threads: 0,
             threshold: 0.5,
             output_tensors: false,
+            batch_timeout_ms: 40,
         }
     }
 }
@@ -171,11 +180,19 @@ impl ObjectImpl for OnnxInfer {
                     .build(),
                 glib::ParamSpecUInt::builder("batch-size")
                     .nick("Batch size")
-                    .blurb("Frames (or objects) per inference; frames wait until a batch is full")
+                    .blurb("Frames (or objects) per inference; frames wait until a batch is full. With a session-id, frames of every element of that session share batches")
                     .minimum(1)
                     .maximum(64)
                     .default_value(1)
                     .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("batch-timeout-ms")
+                    .nick("Batch timeout")
+                    .blurb("With a session-id: how long a frame waits for others to fill its batch, in milliseconds")
+                    .minimum(1)
+                    .maximum(10_000)
+                    .default_value(40)
+                    .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("interval")
                     .nick("Interval")
@@ -246,6 +263,7 @@ impl ObjectImpl for OnnxInfer {
             "threads" => s.threads = value.get().expect("type checked upstream"),
             "threshold" => s.threshold = value.get().expect("type checked upstream"),
             "output-tensors" => s.output_tensors = value.get().expect("type checked upstream"),
+            "batch-timeout-ms" => s.batch_timeout_ms = value.get().expect("type checked upstream"),
             other => unreachable!("no writable property {other}"),
         }
     }
@@ -262,6 +280,7 @@ impl ObjectImpl for OnnxInfer {
             "threads" => s.threads.to_value(),
             "threshold" => s.threshold.to_value(),
             "output-tensors" => s.output_tensors.to_value(),
+            "batch-timeout-ms" => s.batch_timeout_ms.to_value(),
             "provider" => self.provider.lock().unwrap().to_value(),
             "inferences" => self.inferences.load(Ordering::Relaxed).to_value(),
             other => unreachable!("no property {other}"),
@@ -455,7 +474,15 @@ impl OnnxInfer {
             let inferred = state.frames % interval == 0;
             state.frames += 1;
             state.pending.push((buffer, inferred));
-            let batch = self.settings.lock().unwrap().batch_size as usize;
+            let batch = {
+                let settings = self.settings.lock().unwrap();
+                // Pooled: each frame goes to the shared batch at once.
+                if settings.pooled() {
+                    1
+                } else {
+                    settings.batch_size as usize
+                }
+            };
             if state.pending.iter().filter(|(_, i)| *i).count() >= batch {
                 self.run_pending(state)?
             } else {
@@ -638,33 +665,82 @@ impl OnnxInfer {
                 }
             };
             let post = state.model.spec.postprocess;
-            let decoded = state
-                .model
-                .run(&[(input, TensorView { shape: &shape, data })], |outputs| {
-                    (0..group.len())
-                        .map(|i| {
-                            results::decode(
-                                outputs,
-                                i,
-                                group.len(),
-                                post,
-                                &placements[i],
-                                settings.threshold as f32,
-                                settings.output_tensors,
-                            )
-                        })
-                        .collect::<Result<Vec<Item>, String>>()
-                })
-                .map_err(|e| e.to_string())
-                .and_then(|r| r)
-                .map_err(|why| {
-                    gst::element_imp_error!(self, gst::LibraryError::Failed, ("Inference failed: {why}"));
-                    gst::FlowError::Error
-                })?;
+            // Batch item `item` of `n` in `outputs`, for the job at `job`.
+            let decode = |outputs: &[(&str, TensorView<'_>)], item: usize, n: usize, job: usize| {
+                results::decode(
+                    outputs,
+                    item,
+                    n,
+                    post,
+                    &placements[job],
+                    settings.threshold as f32,
+                    settings.output_tensors,
+                )
+            };
+            let decoded = if settings.pooled() && spec.dtype == DType::F32 {
+                self.infer_pooled(state, input, &shape[1..], &tensor, one, settings, decode)
+            } else {
+                state
+                    .model
+                    .run(&[(input, TensorView { shape: &shape, data })], |outputs| {
+                        (0..group.len())
+                            .map(|i| decode(outputs, i, group.len(), i))
+                            .collect::<Result<Vec<Item>, String>>()
+                    })
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r)
+            }
+            .map_err(|why| {
+                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Inference failed: {why}"));
+                gst::FlowError::Error
+            })?;
             items.extend(group.iter().map(|job| job.object).zip(decoded));
             start = end;
         }
         Ok(items)
+    }
+
+    /// Hands the items to the session's pool, where they share batches with
+    /// the other elements of the same `session-id`, and decodes each.
+    #[allow(clippy::too_many_arguments)]
+    fn infer_pooled(
+        &self,
+        state: &State,
+        input: &str,
+        item_shape: &[i64],
+        tensor: &[f32],
+        one: usize,
+        settings: &Settings,
+        decode: impl Fn(&[(&str, TensorView<'_>)], usize, usize, usize) -> Result<Item, String>,
+    ) -> Result<Vec<Item>, String> {
+        let items = tensor
+            .chunks(one)
+            .map(|data| (item_shape.to_vec(), data.to_vec()))
+            .collect();
+        let wait = std::time::Duration::from_millis(settings.batch_timeout_ms as u64);
+        state
+            .model
+            .run_pooled(input, items, settings.batch_size as usize, wait)
+            .into_iter()
+            .enumerate()
+            .map(|(i, outputs)| {
+                let outputs = outputs.map_err(|e| e.to_string())?;
+                let views: Vec<(&str, TensorView<'_>)> = outputs
+                    .iter()
+                    .map(|(name, shape, values)| {
+                        (
+                            name.as_str(),
+                            TensorView {
+                                shape,
+                                data: ViewData::F32(values),
+                            },
+                        )
+                    })
+                    .collect();
+                // The outputs are this item's alone: item 0 of 1.
+                decode(&views, 0, 1, i)
+            })
+            .collect()
     }
 
     /// Voice activity on an audio buffer: its probability and whether
