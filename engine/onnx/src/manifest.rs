@@ -16,6 +16,13 @@ const MANIFEST: &str = include_str!("../../../models/models.toml");
 struct File {
     runtime: RuntimeEntry,
     model: BTreeMap<String, Entry>,
+    #[serde(default)]
+    vocab: BTreeMap<String, VocabEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct VocabEntry {
+    sha256: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +205,16 @@ pub(crate) fn runtime_pin() -> RuntimePin {
 /// The models models.toml names.
 pub fn names() -> Vec<&'static str> {
     PARSED.model.keys().map(String::as_str).collect()
+}
+
+/// A pinned word list (`[vocab.NAME]`): its file and SHA-256.
+pub fn vocab(name: &str) -> Result<(PathBuf, String), OnnxError> {
+    let entry = PARSED.vocab.get(name).ok_or_else(|| OnnxError::UnknownModel {
+        name: name.to_owned(),
+        known: PARSED.vocab.keys().cloned().collect::<Vec<_>>().join(", "),
+    })?;
+    let path = models_dir().join(format!("{name}-{}.txt", &entry.sha256[..12.min(entry.sha256.len())]));
+    Ok((path, entry.sha256.clone()))
 }
 
 /// Where the setup puts models.

@@ -395,7 +395,7 @@ fn check_shape(port: &Port, view: &TensorView<'_>) -> Result<(), String> {
     Ok(())
 }
 
-fn file_sha256(path: &std::path::Path) -> Result<String, String> {
+pub(crate) fn file_sha256(path: &std::path::Path) -> Result<String, String> {
     let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut hasher = Sha256::new();
     let mut block = vec![0u8; 1 << 20];

@@ -459,3 +459,59 @@ fn streams_sharing_a_session_share_batches() {
     let (runs, _) = model.stats();
     assert!(runs <= 6, "12 frames from 3 streams in batches of 3 took {runs} runs");
 }
+
+#[test]
+fn minilm_puts_like_sentences_together() {
+    let words = slate_onnx::text::WordPiece::load("bert-uncased").unwrap();
+    // BERT's own ids: [CLS] hello , world ! [SEP]
+    assert_eq!(words.encode("Hello, world!", 64), [101, 7592, 1010, 2088, 999, 102]);
+    let text = slate_onnx::text::TextEmbedder::open(None).unwrap();
+    let cup = text.embed("The coffee cup stays on the table.").unwrap();
+    let mug = text.embed("A mug of coffee sits on the table.").unwrap();
+    let rocket = text.embed("The rocket launched into orbit at dawn.").unwrap();
+    assert_eq!(cup.len(), 384);
+    let (alike, unlike) = (cosine(&cup, &mug), cosine(&cup, &rocket));
+    assert!(alike > unlike + 0.3, "alike {alike}, unlike {unlike}");
+}
+
+#[test]
+fn the_terrain_model_makes_a_height_map_from_noise() {
+    let model = open(&Options::new("terrain")).unwrap();
+    // Deterministic "noise" at the model's largest sigma.
+    let noise: Vec<f32> = (0..128 * 128)
+        .map(|i| ((i * 7919 % 1000) as f32 / 500.0 - 1.0) * 80.0)
+        .collect();
+    let inputs = [
+        (
+            "noisy",
+            TensorView {
+                shape: &[1, 1, 128, 128],
+                data: ViewData::F32(&noise),
+            },
+        ),
+        (
+            "sigma",
+            TensorView {
+                shape: &[1],
+                data: ViewData::F32(&[80.0]),
+            },
+        ),
+        (
+            "difficulty",
+            TensorView {
+                shape: &[1],
+                data: ViewData::F32(&[0.5]),
+            },
+        ),
+    ];
+    let heights = model
+        .run(&inputs, |outputs| match outputs[0].1.data {
+            ViewData::F32(v) => v.to_vec(),
+            _ => panic!("float output"),
+        })
+        .unwrap();
+    assert_eq!(heights.len(), 128 * 128);
+    assert!(heights.iter().all(|h| h.is_finite()));
+    let spread = heights.iter().copied().fold(f32::MIN, f32::max) - heights.iter().copied().fold(f32::MAX, f32::min);
+    assert!(spread > 0.0, "a flat map");
+}
