@@ -162,18 +162,8 @@ pub fn fill(
                 }
             };
             for c in 0..channels {
-                let top = pixel(*x0, y0, c) * (1.0 - fx) + pixel(*x1, y0, c) * fx;
-                let bottom = pixel(*x0, y1, c) * (1.0 - fx) + pixel(*x1, y1, c) * fx;
-                let value = top * (1.0 - fy) + bottom * fy;
-                write(
-                    out,
-                    spec.layout,
-                    channels,
-                    plane,
-                    at,
-                    c,
-                    (value - spec.mean[c]) * spec.scale[c],
-                );
+                let value = bilinear(|px, py| pixel(px, py, c), (*x0, *x1, *fx), (y0, y1, fy));
+                put(out, spec, plane, at, c, value);
             }
         }
     }
@@ -254,18 +244,7 @@ pub fn fill_aligned(
             let at = v as usize * width as usize + u as usize;
             for (c, offset) in order.iter().enumerate().take(channels) {
                 let pixel = |px: usize, py: usize| frame.data[py * frame.stride + px * bpp + offset] as f32;
-                let top = pixel(x0, y0) * (1.0 - fx) + pixel(x1, y0) * fx;
-                let bottom = pixel(x0, y1) * (1.0 - fx) + pixel(x1, y1) * fx;
-                let value = top * (1.0 - fy) + bottom * fy;
-                write(
-                    out,
-                    spec.layout,
-                    channels,
-                    plane,
-                    at,
-                    c,
-                    (value - spec.mean[c]) * spec.scale[c],
-                );
+                put(out, spec, plane, at, c, bilinear(pixel, (x0, x1, fx), (y0, y1, fy)));
             }
         }
     }
@@ -306,6 +285,26 @@ fn copy_exact(
             }
         }
     }
+}
+
+/// The four pixels around a point, mixed by its fractions: each axis is
+/// (first pixel, second pixel, weight of the second).
+#[inline]
+fn bilinear(
+    pixel: impl Fn(usize, usize) -> f32,
+    (x0, x1, fx): (usize, usize, f32),
+    (y0, y1, fy): (usize, usize, f32),
+) -> f32 {
+    let top = pixel(x0, y0) * (1.0 - fx) + pixel(x1, y0) * fx;
+    let bottom = pixel(x0, y1) * (1.0 - fx) + pixel(x1, y1) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// Channel `c` of input pixel `at`, normalised: `(value - mean) * scale`.
+#[inline]
+fn put(out: &mut [f32], spec: &InputSpec, plane: usize, at: usize, c: usize, value: f32) {
+    let normalised = (value - spec.mean[c]) * spec.scale[c];
+    write(out, spec.layout, spec.colour.channels(), plane, at, c, normalised);
 }
 
 #[inline]

@@ -303,20 +303,20 @@ fn embedding(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
     };
     let mut input = vec![0.0; preprocess::input_len(&spec, 112, 112)];
     preprocess::fill_aligned(&frame, &landmarks, &spec, (112, 112), &mut input);
+    unit_vector(&model, "input", [1, 3, 112, 112], &input)
+}
+
+/// The model's first output for one float input, L2-normalised.
+fn unit_vector(model: &slate_onnx::Model, input: &str, shape: [i64; 4], data: &[f32]) -> Vec<f32> {
+    let view = TensorView {
+        shape: &shape,
+        data: ViewData::F32(data),
+    };
     let mut vector = model
-        .run(
-            &[(
-                "input",
-                TensorView {
-                    shape: &[1, 3, 112, 112],
-                    data: ViewData::F32(&input),
-                },
-            )],
-            |outputs| match outputs[0].1.data {
-                ViewData::F32(v) => v.to_vec(),
-                _ => panic!("float output"),
-            },
-        )
+        .run(&[(input, view)], |outputs| match outputs[0].1.data {
+            ViewData::F32(v) => v.to_vec(),
+            _ => panic!("float output"),
+        })
         .unwrap();
     slate_onnx::postprocess::l2_normalise(&mut vector);
     vector
@@ -388,23 +388,7 @@ fn layout(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
     };
     let mut input = vec![0.0; preprocess::input_len(&spec, 64, 64)];
     preprocess::fill(&frame, None, &spec, (64, 64), &mut input);
-    let mut vector = model
-        .run(
-            &[(
-                name.as_str(),
-                TensorView {
-                    shape: &[1, 3, 64, 64],
-                    data: ViewData::F32(&input),
-                },
-            )],
-            |o| match o[0].1.data {
-                ViewData::F32(v) => v.to_vec(),
-                _ => panic!("float output"),
-            },
-        )
-        .unwrap();
-    slate_onnx::postprocess::l2_normalise(&mut vector);
-    vector
+    unit_vector(&model, &name, [1, 3, 64, 64], &input)
 }
 
 #[test]
