@@ -33,6 +33,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// C2PA signing and verifying of MP4s vs plain SHA-256 of the same bytes.
+    C2pa {
+        /// File sizes to measure, in MB.
+        #[arg(long, value_delimiter = ',', default_value = "10,200")]
+        sizes: Vec<u64>,
+        /// Runs per side; the fastest counts.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -47,6 +56,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Wasm { seconds } => crate::bench_wasm::run(seconds).map_err(Failure::Runtime),
         Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
         Bench::Onnx { seconds } => crate::bench_onnx::run(seconds).map_err(Failure::Runtime),
+        Bench::C2pa { sizes, rounds } => crate::bench_c2pa::run(&sizes, rounds).map_err(Failure::Runtime),
     }
 }
 

@@ -11,10 +11,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_c2pa;
 mod bench_onnx;
 mod bench_wasm;
 mod inspect;
 mod live;
+mod provenance;
 
 /// Slate: a GStreamer media engine with WASM and Lua stages.
 #[derive(Parser)]
@@ -75,6 +77,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Sign a file (or fragmented MP4) with a C2PA manifest; prints the
+    /// signed file's report (JSON).
+    Sign(provenance::SignArgs),
+    /// Check the C2PA provenance of a file, an HLS playlist or a folder;
+    /// prints the report (JSON) and fails unless every file is intact.
+    Verify(provenance::VerifyArgs),
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -152,6 +160,8 @@ fn main() -> ExitCode {
         } => live::run_script(&file, duration, settings, list_settings),
         Command::Inspect { element, all } => inspect::inspect(element.as_deref(), all),
         Command::Validate { files } => live::validate(&files),
+        Command::Sign(args) => provenance::sign(args),
+        Command::Verify(args) => provenance::verify(args),
         Command::Bench { what } => bench::bench(what),
     };
     match result {
@@ -173,5 +183,6 @@ fn init_gstreamer() -> anyhow::Result<()> {
     gst::init()?;
     gstslate::plugin_register_static()?;
     gsthlssink3::plugin_register_static()?;
+    gstfmp4::plugin_register_static()?;
     Ok(())
 }

@@ -8,18 +8,24 @@
 //! `wasmstage` (runs a sandboxed WASM component plugin on buffers) and
 //! `wasmsrc` (a source whose frames a WASM generator plugin makes) and
 //! `luastage` (calls a sandboxed Lua script for every buffer) and
-//! `onnxinfer` (runs an ONNX model on frames, objects or audio).
+//! `onnxinfer` (runs an ONNX model on frames, objects or audio), the C2PA
+//! signing sinks `c2pasink` (a finished file) and `c2pahlssink` (live HLS,
+//! every segment signed as written) and the ingest check `c2paverify`.
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
 use gst::prelude::*;
 
+pub mod c2pahlssink;
+pub mod c2pasink;
+pub mod c2paverify;
 pub mod luastage;
 mod meta;
 pub mod metalog;
 pub mod onnxinfer;
 mod reload;
 pub mod shottag;
+mod signing;
 pub mod wasmsrc;
 pub mod wasmstage;
 
@@ -50,6 +56,9 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     wasmsrc::register(plugin)?;
     luastage::register(plugin)?;
     onnxinfer::register(plugin)?;
+    c2pasink::register(plugin)?;
+    c2pahlssink::register(plugin)?;
+    c2paverify::register(plugin)?;
     Ok(())
 }
 

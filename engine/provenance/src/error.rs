@@ -8,7 +8,9 @@ pub enum ProvenanceError {
     File { path: PathBuf, why: String },
     #[error("cannot make the signing certificates: {0}")]
     Certificates(String),
-    #[error("{path}: not a signing key and certificate chain C2PA accepts ({why}); give an ES256 (P-256) key in PKCS#8 PEM and its chain, end-entity first")]
+    #[error(
+        "{path}: not a signing key and certificate chain C2PA accepts ({why}); give an ES256 (P-256) key in PKCS#8 PEM and its chain, end-entity first"
+    )]
     BadIdentity { path: PathBuf, why: String },
     #[error("cannot sign {path}: {why}")]
     Sign { path: PathBuf, why: String },

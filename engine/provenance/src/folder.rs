@@ -65,7 +65,10 @@ pub fn playlist_groups(playlist: &Path) -> Result<Vec<(PathBuf, Vec<PathBuf>)>, 
             let group = groups.last_mut().ok_or_else(|| {
                 file_error(
                     playlist,
-                    format!("line {}: a segment before any EXT-X-MAP (only fragmented MP4 HLS carries C2PA)", number + 1),
+                    format!(
+                        "line {}: a segment before any EXT-X-MAP (only fragmented MP4 HLS carries C2PA)",
+                        number + 1
+                    ),
                 )
             })?;
             group.1.push(folder.join(line));

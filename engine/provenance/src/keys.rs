@@ -27,7 +27,9 @@ pub struct Identity {
 
 impl std::fmt::Debug for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Identity").field("local_ca", &self.ca_pem.is_some()).finish()
+        f.debug_struct("Identity")
+            .field("local_ca", &self.ca_pem.is_some())
+            .finish()
     }
 }
 
@@ -73,7 +75,11 @@ impl Identity {
     /// The local identity in `dir/signing/`, made there on first use.
     pub fn local(dir: &Path) -> Result<Identity, ProvenanceError> {
         let folder = dir.join("signing");
-        let (ca, chain, key) = (folder.join("ca.pem"), folder.join("chain.pem"), folder.join("signer.key"));
+        let (ca, chain, key) = (
+            folder.join("ca.pem"),
+            folder.join("chain.pem"),
+            folder.join("signer.key"),
+        );
         if !chain.exists() || !key.exists() || !ca.exists() {
             let made = Identity::make(Validity::default(), "Slate local signing CA", "Slate publisher")?;
             std::fs::create_dir_all(&folder).map_err(|e| file_error(&folder, e))?;
@@ -117,7 +123,11 @@ impl Identity {
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
         ca.distinguished_name = name(ca_name);
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         dates(&mut ca);
         let ca_cert = ca.self_signed(&ca_key).map_err(fail)?;
 
@@ -219,8 +229,15 @@ mod tests {
         let first = Identity::local(dir.path()).unwrap();
         let again = Identity::local(dir.path()).unwrap();
         assert_eq!(first.key_pem, again.key_pem, "made once, then read");
-        assert_eq!(first.chain_pem.matches("BEGIN CERTIFICATE").count(), 2, "end entity, then CA");
-        let mode = std::fs::metadata(dir.path().join("signing/signer.key")).unwrap().permissions().mode();
+        assert_eq!(
+            first.chain_pem.matches("BEGIN CERTIFICATE").count(),
+            2,
+            "end entity, then CA"
+        );
+        let mode = std::fs::metadata(dir.path().join("signing/signer.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         first.signer().unwrap();
     }
@@ -232,6 +249,9 @@ mod tests {
         std::fs::write(&chain, "not a certificate").unwrap();
         std::fs::write(&key, "not a key").unwrap();
         let error = Identity::from_files(&chain, &key).unwrap_err().to_string();
-        assert!(error.contains("chain.pem: not a signing key and certificate chain C2PA accepts"), "{error}");
+        assert!(
+            error.contains("chain.pem: not a signing key and certificate chain C2PA accepts"),
+            "{error}"
+        );
     }
 }

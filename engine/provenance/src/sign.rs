@@ -27,7 +27,9 @@ fn builder(story: &Story, title: &str, ftyp: Option<String>) -> Result<Builder, 
         "claim_generator_info": [software_agent()],
         "title": story.title.clone().unwrap_or_else(|| title.to_owned()),
     });
-    let mut builder = Builder::from_context(context).with_definition(definition).map_err(fail)?;
+    let mut builder = Builder::from_context(context)
+        .with_definition(definition)
+        .map_err(fail)?;
     let source = story.source.unwrap_or(Source::Capture);
     builder
         .add_action(serde_json::json!({
@@ -44,7 +46,11 @@ fn builder(story: &Story, title: &str, ftyp: Option<String>) -> Result<Builder, 
             "description": edit.description,
             "softwareAgent": software_agent(),
         });
-        let used = if edit.ingredients.is_empty() && edit.needs_ingredients() { &labels } else { &edit.ingredients };
+        let used = if edit.ingredients.is_empty() && edit.needs_ingredients() {
+            &labels
+        } else {
+            &edit.ingredients
+        };
         if let Some(unknown) = used.iter().find(|name| !labels.contains(name)) {
             return Err(ProvenanceError::Manifest(format!(
                 "edit `{}` names ingredient `{unknown}`, which is not among the ingredients ({})",
@@ -58,9 +64,8 @@ fn builder(story: &Story, title: &str, ftyp: Option<String>) -> Result<Builder, 
         builder.add_action(action).map_err(fail)?;
     }
     for (path, label) in story.ingredients.iter().zip(&labels) {
-        let format = crate::media_type(path).ok_or_else(|| {
-            ProvenanceError::Manifest(format!("{}: not a media type C2PA knows", path.display()))
-        })?;
+        let format = crate::media_type(path)
+            .ok_or_else(|| ProvenanceError::Manifest(format!("{}: not a media type C2PA knows", path.display())))?;
         let mut file = std::fs::File::open(path).map_err(|e| ProvenanceError::Read {
             path: path.clone(),
             why: e.to_string(),
@@ -79,7 +84,9 @@ fn builder(story: &Story, title: &str, ftyp: Option<String>) -> Result<Builder, 
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Signs `source` into `dest` (which must not exist yet).

@@ -37,7 +37,10 @@ fn boxes(mut bytes: &[u8]) -> Option<Vec<Box<'_>>> {
     while !bytes.is_empty() {
         let (size, header) = match u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) {
             0 => (bytes.len(), 8),
-            1 => (usize::try_from(u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?)).ok()?, 16),
+            1 => (
+                usize::try_from(u64::from_be_bytes(bytes.get(8..16)?.try_into().ok()?)).ok()?,
+                16,
+            ),
             size => (size as usize, 8),
         };
         if size < header || size > bytes.len() {
@@ -122,7 +125,10 @@ pub(crate) fn manifest_box_fault(file: &mut std::fs::File, tops: &[TopBox]) -> s
     let fragmented = tops.iter().any(|b| &b.kind == b"moof");
     for top in tops.iter().filter(|b| &b.kind == b"uuid") {
         let bytes = read_box(file, top)?;
-        let payload = &boxes(&bytes).and_then(|b| b.into_iter().next()).map(|b| b.payload).unwrap_or_default();
+        let payload = &boxes(&bytes)
+            .and_then(|b| b.into_iter().next())
+            .map(|b| b.payload)
+            .unwrap_or_default();
         if payload.get(..16) == Some(&C2PA_UUID[..]) {
             return Ok(uuid_fault(&payload[16..], fragmented));
         }
@@ -159,7 +165,11 @@ fn uuid_fault(body: &[u8], fragmented: bool) -> Option<String> {
 
 /// Walks JUMBF superboxes that must exactly fill `bytes`; returns the
 /// (type, label) of each, and collects the COSE bytes of signature boxes.
-fn superboxes<'a>(bytes: &'a [u8], depth: usize, signatures: &mut Vec<&'a [u8]>) -> Result<Vec<([u8; 16], String)>, String> {
+fn superboxes<'a>(
+    bytes: &'a [u8],
+    depth: usize,
+    signatures: &mut Vec<&'a [u8]>,
+) -> Result<Vec<([u8; 16], String)>, String> {
     if depth > 8 {
         return Err("the manifest store nests too deep".into());
     }
@@ -168,14 +178,23 @@ fn superboxes<'a>(bytes: &'a [u8], depth: usize, signatures: &mut Vec<&'a [u8]>)
     let mut labels = Vec::new();
     for child in children {
         if &child.kind != b"jumb" {
-            return Err(format!("a `{}` box where the manifest store needs `jumb`", String::from_utf8_lossy(&child.kind)));
+            return Err(format!(
+                "a `{}` box where the manifest store needs `jumb`",
+                String::from_utf8_lossy(&child.kind)
+            ));
         }
         let parts = boxes(child.payload).ok_or_else(malformed)?;
-        let description = parts.first().filter(|b| &b.kind == b"jumd").ok_or("a JUMBF box without its description")?;
+        let description = parts
+            .first()
+            .filter(|b| &b.kind == b"jumd")
+            .ok_or("a JUMBF box without its description")?;
         let (kind, label) = describe(description.payload)?;
         let contents = &child.payload[description.whole.len()..];
         if label == "c2pa.signature" {
-            let cbor = parts.get(1).filter(|b| &b.kind == b"cbor").ok_or("the signature box holds no CBOR")?;
+            let cbor = parts
+                .get(1)
+                .filter(|b| &b.kind == b"cbor")
+                .ok_or("the signature box holds no CBOR")?;
             signatures.push(cbor.payload);
         }
         if parts[1..].iter().any(|b| &b.kind == b"jumb") {
@@ -224,7 +243,13 @@ fn cose_fault(cose: &[u8]) -> Option<String> {
             reader.skip()?;
             // Text labels C2PA defines for unprotected headers; a changed
             // label would hide padding from the check below.
-            let known = [&b"\x63pad"[..], b"\x64pad2", b"\x66sigTst", b"\x67sigTst2", b"\x65rVals"];
+            let known = [
+                &b"\x63pad"[..],
+                b"\x64pad2",
+                b"\x66sigTst",
+                b"\x67sigTst2",
+                b"\x65rVals",
+            ];
             if key.first().is_some_and(|b| b >> 5 == 3) && !known.contains(&key) {
                 return None;
             }
@@ -232,7 +257,9 @@ fn cose_fault(cose: &[u8]) -> Option<String> {
                 let value = &reader.bytes[value_start..reader.at];
                 let mut inner = Cbor { bytes: value, at: 0 };
                 let (major, length) = inner.head()?;
-                padding_zero &= major == 2 && value[inner.at..].iter().all(|&b| b == 0) && value.len() - inner.at == length as usize;
+                padding_zero &= major == 2
+                    && value[inner.at..].iter().all(|&b| b == 0)
+                    && value.len() - inner.at == length as usize;
             }
         }
         let payload = reader.head()?;
@@ -299,7 +326,9 @@ mod tests {
     #[test]
     fn cose_padding_must_be_zeros_and_nothing_may_follow() {
         // tag 18, [h'a1 01 26', {"pad": h'0000'}, null, h'01']
-        let good = [0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa1, 0x63, b'p', b'a', b'd', 0x42, 0, 0, 0xf6, 0x41, 0x01];
+        let good = [
+            0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa1, 0x63, b'p', b'a', b'd', 0x42, 0, 0, 0xf6, 0x41, 0x01,
+        ];
         assert_eq!(cose_fault(&good), None);
         let mut padded = good;
         padded[12] = 1;

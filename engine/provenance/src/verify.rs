@@ -134,7 +134,9 @@ pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Repo
                 let why = format!("{} ends inside a box: the file was cut short", file.display());
                 return Report::without_manifest(path, State::Truncated, Some(why));
             }
-            Err(e) => return Report::without_manifest(path, State::Unreadable, Some(format!("{}: {e}", file.display()))),
+            Err(e) => {
+                return Report::without_manifest(path, State::Unreadable, Some(format!("{}: {e}", file.display())));
+            }
         }
     }
     let reader = context(trust).and_then(|context| {
@@ -151,7 +153,11 @@ pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Repo
         }
         Err(error) => Report::without_manifest(path, State::Unreadable, Some(error.to_string())),
     };
-    report.fragments = fragments.into_iter().flatten().map(|f| f.display().to_string()).collect();
+    report.fragments = fragments
+        .into_iter()
+        .flatten()
+        .map(|f| f.display().to_string())
+        .collect();
     report
 }
 
@@ -164,10 +170,12 @@ enum Boxes {
 /// Walks an ISO BMFF file's top-level boxes (other formats pass) and, for
 /// the file holding the manifest, checks what C2PA does not.
 fn check_boxes(path: &Path, holds_manifest: bool) -> std::io::Result<Boxes> {
-    let bmff = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "mp4" | "m4s" | "m4a" | "m4v" | "mov" | "cmfv" | "cmfa"));
+    let bmff = path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "mp4" | "m4s" | "m4a" | "m4v" | "mov" | "cmfv" | "cmfa"
+        )
+    });
     if !bmff {
         return Ok(Boxes::Fine(None));
     }
@@ -193,7 +201,9 @@ fn classify(failures: &[Status], validation: c2pa::ValidationState, anchored: bo
     let has = |code: &str| failures.iter().any(|s| s.code == code);
     let binding_changed = failures.iter().any(|s| {
         s.code == "assertion.hashedURI.mismatch"
-            && s.url.as_deref().is_some_and(|url| HARD_BINDINGS.iter().any(|b| url.contains(b)))
+            && s.url
+                .as_deref()
+                .is_some_and(|url| HARD_BINDINGS.iter().any(|b| url.contains(b)))
     });
     let media_changed = [
         "assertion.bmffHash.mismatch",
@@ -201,8 +211,8 @@ fn classify(failures: &[Status], validation: c2pa::ValidationState, anchored: bo
         "assertion.boxesHash.mismatch",
         FTYP_MISMATCH,
     ]
-        .iter()
-        .any(|code| has(code));
+    .iter()
+    .any(|code| has(code));
     let manifest_changed = failures.iter().any(|s| {
         s.code == "claimSignature.mismatch"
             || s.code.ends_with("hashedURI.mismatch")
@@ -236,7 +246,11 @@ fn report(path: &Path, reader: &Reader, anchored: bool, manifest_fault: Option<S
             .as_array()
             .into_iter()
             .flatten()
-            .find(|a| a["label"].as_str().is_some_and(|l| l == label || l.starts_with(&format!("{label}."))))
+            .find(|a| {
+                a["label"]
+                    .as_str()
+                    .is_some_and(|l| l == label || l.starts_with(&format!("{label}.")))
+            })
             .map(|a| a["data"].clone())
     };
     let actions = assertion("c2pa.actions")

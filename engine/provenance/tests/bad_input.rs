@@ -8,8 +8,20 @@ use slate_provenance::{Identity, Source, State, Story, Trust, Validity, sign_fil
 /// A small real MP4 (H.264), made by GStreamer.
 fn make_mp4(path: &Path, pattern: &str) {
     let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=30", &format!("pattern={pattern}"), "!"])
-        .args(["video/x-raw,format=I420,width=320,height=240,framerate=30/1", "!", "x264enc", "!", "h264parse"])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=30",
+            &format!("pattern={pattern}"),
+            "!",
+        ])
+        .args([
+            "video/x-raw,format=I420,width=320,height=240,framerate=30/1",
+            "!",
+            "x264enc",
+            "!",
+            "h264parse",
+        ])
         .args(["!", "mp4mux", "!", "filesink", &format!("location={}", path.display())])
         .status()
         .expect("gst-launch-1.0 runs (the setup installs gstreamer1.0-tools)");
@@ -100,8 +112,14 @@ fn an_input_keeps_its_own_manifest_as_an_ingredient() {
     assert_eq!(report.state, State::Trusted, "{report:#?}");
     assert_eq!(report.ingredients.len(), 2, "{report:#?}");
     assert_eq!(report.ingredients[0]["title"], "signed.mp4");
-    assert!(report.ingredients[0]["active_manifest"].is_string(), "the signed input brings its manifest: {report:#?}");
-    assert!(report.ingredients[1]["active_manifest"].is_null(), "the unsigned one has none");
+    assert!(
+        report.ingredients[0]["active_manifest"].is_string(),
+        "the signed input brings its manifest: {report:#?}"
+    );
+    assert!(
+        report.ingredients[1]["active_manifest"].is_null(),
+        "the unsigned one has none"
+    );
     let actions: Vec<&str> = report.actions.iter().filter_map(|a| a["action"].as_str()).collect();
     assert!(actions.contains(&"c2pa.placed"), "{actions:?}");
 }
@@ -119,7 +137,13 @@ fn each_bad_input_has_its_own_state() {
     let trust = s.trust();
     let state = |path: &Path| {
         let report = verify(path, None, &trust);
-        eprintln!("{}: {:?} {:?} {:?}", path.display(), report.state, report.failure_codes(), report.error);
+        eprintln!(
+            "{}: {:?} {:?} {:?}",
+            path.display(),
+            report.state,
+            report.failure_codes(),
+            report.error
+        );
         report.state
     };
 
@@ -148,7 +172,10 @@ fn each_bad_input_has_its_own_state() {
 
     let not_media = s.dir.path().join("notes.mp4");
     std::fs::write(&not_media, b"\0\0\0\x10ftypisomjunk and more junk").unwrap();
-    assert!(matches!(state(&not_media), State::Truncated | State::Unreadable | State::Unsigned));
+    assert!(matches!(
+        state(&not_media),
+        State::Truncated | State::Unreadable | State::Unsigned
+    ));
 }
 
 #[test]
@@ -163,7 +190,11 @@ fn a_certificate_that_expired_is_reported_as_expired() {
     let path = s.dir.path().join("expired.mp4");
     sign_file(&short_lived, &Story::default(), &s.raw, &path).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(3100));
-    let report = verify(&path, None, &Trust::default().with(short_lived.ca_pem.as_deref().unwrap()));
+    let report = verify(
+        &path,
+        None,
+        &Trust::default().with(short_lived.ca_pem.as_deref().unwrap()),
+    );
     assert_eq!(report.state, State::Expired, "{report:#?}");
 
     let expired = Identity::make(
@@ -194,7 +225,10 @@ fn a_manifest_that_lies_about_its_hash_is_caught() {
     });
     let report = verify(&forged, None, &s.trust());
     assert_eq!(report.state, State::HashForged, "{report:#?}");
-    assert!(report.failure_codes().contains(&"assertion.bmffHash.mismatch"), "{report:#?}");
+    assert!(
+        report.failure_codes().contains(&"assertion.bmffHash.mismatch"),
+        "{report:#?}"
+    );
 }
 
 /// Every single byte of a signed MP4, flipped in turn, is caught: C2PA's
@@ -204,7 +238,13 @@ fn every_single_byte_flip_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw.mp4");
     let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=5", "!", "video/x-raw,format=I420,width=64,height=64"])
+        .args([
+            "-q",
+            "videotestsrc",
+            "num-buffers=5",
+            "!",
+            "video/x-raw,format=I420,width=64,height=64",
+        ])
         .args(["!", "x264enc", "!", "h264parse", "!", "mp4mux", "!", "filesink"])
         .arg(format!("location={}", raw.display()))
         .status()
@@ -224,5 +264,10 @@ fn every_single_byte_flip_is_caught() {
             verify(&copy, None, &trust).state.intact()
         })
         .collect();
-    assert!(missed.is_empty(), "{} of {} flips unnoticed, at {missed:?}", missed.len(), bytes.len());
+    assert!(
+        missed.is_empty(),
+        "{} of {} flips unnoticed, at {missed:?}",
+        missed.len(),
+        bytes.len()
+    );
 }

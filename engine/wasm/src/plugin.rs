@@ -6,7 +6,7 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::types as wit;
-use crate::bindings::{analyzer, audio_filter, generator, video_filter};
+use crate::bindings::{analyzer, audio_filter, generator, provenance_policy, video_filter};
 use crate::error::LoadError;
 use crate::host::{Host, Origin};
 use crate::state::State;
@@ -85,6 +85,7 @@ pub(crate) enum Bindings {
     Audio(audio_filter::AudioFilter),
     Analyzer(analyzer::Analyzer),
     Generator(generator::Generator),
+    Policy(provenance_policy::ProvenancePolicy),
 }
 
 impl Bindings {
@@ -94,6 +95,7 @@ impl Bindings {
             Bindings::Audio(b) => b.call_describe(store),
             Bindings::Analyzer(b) => b.call_describe(store),
             Bindings::Generator(b) => b.call_describe(store),
+            Bindings::Policy(b) => b.call_describe(store),
         }
     }
 
@@ -103,6 +105,7 @@ impl Bindings {
             Bindings::Audio(b) => b.call_init(store),
             Bindings::Analyzer(b) => b.call_init(store),
             Bindings::Generator(b) => b.call_init(store),
+            Bindings::Policy(b) => b.call_init(store),
         }
     }
 }
@@ -175,6 +178,9 @@ impl Plugin {
             World::Analyzer => Bindings::Analyzer(analyzer::AnalyzerPre::new(self.pre.clone())?.instantiate(store)?),
             World::Generator => {
                 Bindings::Generator(generator::GeneratorPre::new(self.pre.clone())?.instantiate(store)?)
+            }
+            World::ProvenancePolicy => {
+                Bindings::Policy(provenance_policy::ProvenancePolicyPre::new(self.pre.clone())?.instantiate(store)?)
             }
             other => {
                 return Err(wasmtime::Error::msg(format!(

@@ -14,7 +14,7 @@ use crate::host::TICK;
 use crate::plugin::{Bindings, Plugin, World};
 use crate::state::{Event, State};
 
-pub use wit::{AudioInfo, FrameInfo};
+pub use wit::{AudioInfo, Decision, FrameInfo, Verdict};
 
 /// What one plugin instance may use.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,5 +250,17 @@ impl Stage {
         }
         let meta = metadata_from_wit(output.meta).map_err(|e| Fault::BadOutput(e.to_string()))?;
         Ok((output.pixels, meta))
+    }
+
+    /// Asks a provenance policy what to do with media whose C2PA report
+    /// (JSON) is `report`.
+    pub fn decide(&mut self, report: &str) -> Result<Verdict, Fault> {
+        if self.plugin.description.world != World::ProvenancePolicy {
+            return Err(self.wrong_world(World::ProvenancePolicy));
+        }
+        self.call(|store, bindings| match bindings {
+            Bindings::Policy(b) => b.call_decide(store, report),
+            _ => unreachable!("world checked above"),
+        })
     }
 }

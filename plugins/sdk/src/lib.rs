@@ -80,18 +80,25 @@ world_of_v0_1!(
     "export_generator",
     "slate_plugin_sdk::generator"
 );
+world_of_v0_1!(
+    provenance_policy,
+    "slate:plugin/provenance-policy@0.1.0",
+    "export_provenance_policy",
+    "slate_plugin_sdk::provenance_policy"
+);
 
 use video_filter::slate::plugin as wit;
 
 /// Everything a plugin file needs.
 pub mod prelude {
     pub use crate::wit::types::{
-        AudioInfo, Bbox, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError, Relation,
-        RelationKind, SampleFormat, Value, WorldKind,
+        AudioInfo, Bbox, Decision, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError, Relation,
+        RelationKind, SampleFormat, Value, Verdict, WorldKind,
     };
     pub use crate::{
-        Analyzer, AudioFilter, Generator, VideoFilter, clock, describe_analyzer, describe_audio_filter,
-        describe_generator, describe_video_filter, events, log, metrics,
+        Analyzer, AudioFilter, Generator, ProvenancePolicy, VideoFilter, clock, describe_analyzer,
+        describe_audio_filter, describe_generator, describe_provenance_policy, describe_video_filter, events, log,
+        metrics,
     };
 }
 
@@ -153,6 +160,14 @@ pub trait Generator: Sized + 'static {
     }
 }
 
+/// A provenance policy: decides what happens to ingested media from its
+/// C2PA validation report (the JSON `slate verify` prints).
+pub trait ProvenancePolicy: Sized + 'static {
+    fn describe() -> Description;
+    fn new(config: &str) -> Result<Self, PluginError>;
+    fn decide(&mut self, report_json: &str) -> Result<Verdict, PluginError>;
+}
+
 fn description(name: &str, world: WorldKind, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     Description {
         name: name.into(),
@@ -179,6 +194,10 @@ pub fn describe_analyzer(name: &str, video: &[PixelFormat], audio: &[SampleForma
 
 pub fn describe_generator(name: &str, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     description(name, WorldKind::Generator, video, audio)
+}
+
+pub fn describe_provenance_policy(name: &str) -> Description {
+    description(name, WorldKind::ProvenancePolicy, &[], &[])
 }
 
 /// The plugin's state between calls (one instance per stream, one thread).
@@ -363,5 +382,26 @@ macro_rules! generator {
             }
         }
         $crate::generator::export_generator!(__SlateGuest);
+    };
+}
+
+/// Exports `$t` (a [`ProvenancePolicy`]) as the plugin.
+#[macro_export]
+macro_rules! provenance_policy {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::provenance_policy::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::ProvenancePolicy>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::ProvenancePolicy>::new)
+            }
+            fn decide(report_json: String) -> Result<$crate::prelude::Verdict, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::ProvenancePolicy>::decide(s, &report_json))
+            }
+        }
+        $crate::provenance_policy::export_provenance_policy!(__SlateGuest);
     };
 }

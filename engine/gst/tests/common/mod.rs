@@ -11,6 +11,8 @@ pub fn init() {
     INIT.call_once(|| {
         gst::init().unwrap();
         gstslate::plugin_register_static().unwrap();
+        gsthlssink3::plugin_register_static().unwrap();
+        gstfmp4::plugin_register_static().unwrap();
     });
 }
 
