@@ -3,9 +3,10 @@
 use slate_e2e::*;
 
 #[test]
-fn demo_publishes_mp4_hls_and_a_sidecar_with_three_shots() {
+fn demo_publishes_signed_mp4_and_hls_and_a_sidecar_with_three_shots() {
     let scratch = tempfile::tempdir().unwrap();
-    let output = slate(scratch.path())
+    let data = scratch.path().join("data");
+    let output = slate_with_data(scratch.path(), &data)
         .arg("run")
         .arg(repo().join("pipelines/demo.toml"))
         .output()
@@ -34,29 +35,39 @@ fn demo_publishes_mp4_hls_and_a_sidecar_with_three_shots() {
     let duration = duration_of(&probe);
     assert!((duration - 12.0).abs() <= 0.5, "duration {duration}");
 
-    // (b) HLS: a finished playlist of >= 3 segments, each readable alone.
+    // (b) HLS: a finished playlist of >= 3 CMAF segments, each playable
+    // with the init segment listed before it.
     let playlist = std::fs::read_to_string(out.join("hls/demo.m3u8")).unwrap();
-    let segments: Vec<&str> = playlist
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .collect();
-    assert!(segments.len() >= 3, "{playlist}");
     assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
-    for segment in &segments {
-        let probe = ffprobe(&out.join("hls").join(segment));
-        let kinds: Vec<_> = probe["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["codec_type"].as_str().unwrap().to_owned())
-            .collect();
-        assert!(
-            kinds.contains(&"video".to_owned()) && kinds.contains(&"audio".to_owned()),
-            "{segment}: {kinds:?}"
-        );
+    let groups = slate_provenance::playlist_groups(&out.join("hls/demo.m3u8")).unwrap();
+    assert!(groups.len() >= 3, "{playlist}");
+    for (init, segments) in &groups {
+        let mut joined = std::fs::read(init).unwrap();
+        for segment in segments {
+            joined.extend(std::fs::read(segment).unwrap());
+        }
+        let playable = scratch.path().join("joined.mp4");
+        std::fs::write(&playable, joined).unwrap();
+        let probe = ffprobe(&playable);
+        assert_eq!(probe["streams"][0]["codec_name"], "h264", "{}: {probe}", init.display());
     }
     let whole = duration_of(&ffprobe(&out.join("hls/demo.m3u8")));
     assert!((whole - 12.0).abs() <= 0.5, "HLS duration {whole}");
+
+    // (b') Both are signed: `slate verify` trusts them (our local CA).
+    for published in ["demo.mp4", "hls"] {
+        let output = slate_with_data(scratch.path(), &data)
+            .args(["verify"])
+            .arg(out.join(published))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "{published}: {stdout}{stderr}");
+        let reports: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let reports = reports.as_array().cloned().unwrap_or_else(|| vec![reports]);
+        assert!(reports.iter().all(|r| r["state"] == "trusted"), "{published}: {stdout}");
+    }
+    assert_c2patool_agrees(&out, &data.join("signing/ca.pem"), &groups);
 
     // (c) Sidecar: every frame, shots s1/s2/s3 switching at 0, 4 and 8 s.
     let lines = json_lines(&out.join("demo.jsonl"));
@@ -79,5 +90,61 @@ fn demo_publishes_mp4_hls_and_a_sidecar_with_three_shots() {
             (at - expected).abs() < 1.0 / 30.0 + 0.01,
             "shot change at {at}, expected {expected}"
         );
+    }
+}
+
+/// c2patool (crates.io, not ours) validates the demo's MP4 and each HLS
+/// segment: only the trust notice for our local CA without its anchor,
+/// Trusted with it, and it shows our action and digital source type.
+fn assert_c2patool_agrees(
+    out: &std::path::Path,
+    ca: &std::path::Path,
+    groups: &[(std::path::PathBuf, Vec<std::path::PathBuf>)],
+) {
+    let settings = c2patool_settings(out, ca);
+    let (report, text) = c2patool_report(None, &out.join("demo.mp4"), None);
+    let report = report.unwrap_or_else(|| panic!("c2patool: {text}"));
+    let failures = &report["validation_results"]["activeManifest"]["failure"];
+    let codes: Vec<&str> = failures
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["signingCredential.untrusted"], "{report}");
+    let (report, text) = c2patool_report(Some(&settings), &out.join("demo.mp4"), None);
+    let report = report.unwrap_or_else(|| panic!("c2patool: {text}"));
+    assert_eq!(report["validation_state"], "Trusted", "{report}");
+    let manifest = &report["manifests"][report["active_manifest"].as_str().unwrap()];
+    let actions = manifest["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["label"].as_str().unwrap().starts_with("c2pa.actions"))
+        .expect("an actions assertion");
+    assert_eq!(actions["data"]["actions"][0]["action"], "c2pa.created");
+    assert_eq!(
+        actions["data"]["actions"][0]["digitalSourceType"],
+        "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+    );
+    let shots = manifest["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["label"] == "org.slate.pipeline")
+        .expect("Slate's assertion");
+    assert_eq!(shots["data"]["shots"][0]["scene"], "demo", "{shots}");
+
+    for (init, segments) in groups {
+        let name = segments[0].file_name().unwrap().to_str().unwrap();
+        let (_, untrusted) = c2patool_report(None, init, Some(name));
+        assert!(untrusted.contains("signingCredential.untrusted"), "{untrusted}");
+        assert!(
+            !untrusted.contains("Mismatch") && !untrusted.contains("mismatch"),
+            "{untrusted}"
+        );
+        let (report, text) = c2patool_report(Some(&settings), init, Some(name));
+        let report = report.unwrap_or_else(|| panic!("c2patool on {}: {text}", init.display()));
+        assert_eq!(report["validation_state"], "Trusted", "{}: {text}", init.display());
     }
 }

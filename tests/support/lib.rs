@@ -128,3 +128,60 @@ pub fn example_plugin(name: &str) -> PathBuf {
         .get_or_init(|| slate_wasm::examples::build(&repo().join("plugins")).expect("the plugins build"))
         .join(format!("{name}.wasm"))
 }
+
+/// A `slate` command whose signing identity lives in `data` (never the
+/// user's data directory).
+pub fn slate_with_data(cwd: &Path, data: &Path) -> Command {
+    let mut command = slate(cwd);
+    command.env("SLATE_DATA_DIR", data);
+    command
+}
+
+/// `c2patool` from crates.io (not ours), as the setup installs it.
+pub fn c2patool() -> Command {
+    let installed = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin/c2patool"))
+        .filter(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from("c2patool"));
+    Command::new(installed)
+}
+
+/// A c2patool settings file that trusts the CA in `ca_pem` and stays
+/// offline.
+pub fn c2patool_settings(dir: &Path, ca_pem: &Path) -> PathBuf {
+    let anchors = std::fs::read_to_string(ca_pem).unwrap_or_else(|e| panic!("{}: {e}", ca_pem.display()));
+    let settings = serde_json::json!({
+        "version": 1,
+        "trust": { "user_anchors": anchors },
+        "verify": { "ocsp_fetch": false, "remote_manifest_fetch": false },
+    });
+    let path = dir.join("c2patool-settings.json");
+    std::fs::write(&path, settings.to_string()).unwrap();
+    path
+}
+
+/// What c2patool says about a file: its JSON report, or (for fragments,
+/// where it prints errors instead) the text it printed.
+pub fn c2patool_report(
+    settings: Option<&Path>,
+    file: &Path,
+    fragment: Option<&str>,
+) -> (Option<serde_json::Value>, String) {
+    let mut command = c2patool();
+    if let Some(settings) = settings {
+        command.arg("--settings").arg(settings);
+    }
+    command.arg(file);
+    if let Some(fragment) = fragment {
+        command.args(["fragment", "--fragments_glob", fragment]);
+    }
+    let output = command
+        .output()
+        .expect("c2patool runs (the setup installs it: cargo install c2patool@0.27.22 --locked)");
+    let (stdout, stderr) = texts(&output);
+    let text = format!("{stdout}{stderr}");
+    let json = stdout.find('{').and_then(|at| serde_json::from_str(&stdout[at..]).ok());
+    (json, text)
+}

@@ -150,8 +150,14 @@ impl Identity {
     }
 
     /// A C2PA signer for this identity (ES256, no timestamp authority: no
-    /// network at sign time).
+    /// network at sign time), with the signature space sized tightly.
     pub fn signer(&self) -> Result<c2pa::BoxedSigner, c2pa::Error> {
+        self.signer_with_room(SIGNATURE_ROOM)
+    }
+
+    /// A signer with `room` bytes of signature space beyond the
+    /// certificates, for when the tight size was not enough.
+    pub(crate) fn signer_with_room(&self, room: usize) -> Result<c2pa::BoxedSigner, c2pa::Error> {
         let inner = c2pa::create_signer::from_keys(
             self.chain_pem.as_bytes(),
             self.key_pem.as_bytes(),
@@ -160,15 +166,19 @@ impl Identity {
         )?;
         let chain: usize = inner.certs()?.iter().map(Vec::len).sum();
         Ok(Box::new(TightSigner {
-            reserve: chain + SIGNATURE_ROOM,
+            reserve: chain + room,
             inner,
         }))
     }
 }
 
-/// Room in the COSE signature beyond the certificates: the protected
-/// header's other fields, the ES256 signature (64 bytes) and CBOR framing.
-const SIGNATURE_ROOM: usize = 512;
+/// Room in the signature box beyond the certificates: the rest of the
+/// COSE structure takes 92 bytes with an ES256 signer and no time stamp,
+/// and the crate pads the rest with zeros — at least 256 bytes, as its
+/// padding search does not settle on less (measured with c2pa 0.90).
+const SIGNATURE_ROOM: usize = 360;
+/// Room enough for any chain's extras (the crate's own reserve is 10 kB).
+pub(crate) const ROOMY: usize = 4096;
 
 /// The crate's signer with the signature space sized to what ES256 needs.
 /// The crate reserves about 10 kB and fills the rest with zero padding

@@ -83,6 +83,18 @@ fn builder(story: &Story, title: &str, ftyp: Option<String>) -> Result<Builder, 
     Ok(builder)
 }
 
+/// Signs with the tightly sized signer, and once more with room to spare
+/// if a chain needed more space than expected.
+fn with_signer(identity: &Identity, mut sign: impl FnMut(&dyn c2pa::Signer) -> c2pa::Result<()>) -> c2pa::Result<()> {
+    match sign(identity.signer()?.as_ref()) {
+        Err(c2pa::Error::CoseSigboxTooSmall) => {
+            tracing::debug!("the signature needed more room than reserved; signing again with more");
+            sign(identity.signer_with_room(crate::keys::ROOMY)?.as_ref())
+        }
+        done => done,
+    }
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -97,8 +109,12 @@ pub fn sign_file(identity: &Identity, story: &Story, source: &Path, dest: &Path)
     };
     let title = file_name(dest);
     let mut builder = builder(story, &title, structure::ftyp_hash(source))?;
-    let signer = identity.signer().map_err(fail)?;
-    builder.sign_file(signer.as_ref(), source, dest).map_err(fail)?;
+    let signed = with_signer(identity, |signer| {
+        // A failed try may leave a partial file; the signer will not overwrite.
+        let _ = std::fs::remove_file(dest);
+        builder.sign_file(signer, source, dest).map(drop)
+    });
+    signed.map_err(fail)?;
     Ok(())
 }
 
@@ -118,8 +134,31 @@ pub fn sign_fragmented(
     };
     let title = file_name(init);
     let mut builder = builder(story, &title, structure::ftyp_hash(init))?;
-    let signer = identity.signer().map_err(fail)?;
-    builder
-        .sign_fragmented_files(signer.as_ref(), init, Path::new(fragments), output)
-        .map_err(fail)
+    with_signer(identity, |signer| {
+        builder.sign_fragmented_files(signer, init, Path::new(fragments), output)
+    })
+    .map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::Validity;
+
+    #[test]
+    fn a_signature_that_needs_more_room_is_made_again_with_more() {
+        let identity = Identity::make(Validity::default(), "Test CA", "Test signer").unwrap();
+        let mut reserves = Vec::new();
+        let result = with_signer(&identity, |signer| {
+            reserves.push(signer.reserve_size());
+            if reserves.len() == 1 {
+                Err(c2pa::Error::CoseSigboxTooSmall)
+            } else {
+                Ok(())
+            }
+        });
+        assert!(result.is_ok());
+        assert_eq!(reserves.len(), 2);
+        assert!(reserves[1] > reserves[0], "{reserves:?}");
+    }
 }

@@ -125,6 +125,22 @@ fn an_input_keeps_its_own_manifest_as_an_ingredient() {
 }
 
 #[test]
+fn the_signature_is_padded_only_a_little() {
+    // The zero padding is the one part of a manifest a signature cannot
+    // cover; the crate's default reserve leaves about 10 kB of it, and it
+    // will not pad with less than 256 bytes.
+    let s = Signed::new();
+    let bytes = std::fs::read(&s.signed).unwrap();
+    let at = find(&bytes, b"\x63pad").expect("a padding header") + 4;
+    let length = match bytes[at] {
+        0x58 => bytes[at + 1] as usize,
+        0x59 => u16::from_be_bytes([bytes[at + 1], bytes[at + 2]]) as usize,
+        small => (small - 0x40) as usize,
+    };
+    assert!((256..300).contains(&length), "{length} bytes of padding");
+}
+
+#[test]
 fn without_our_anchor_the_signer_is_untrusted_but_intact() {
     let s = Signed::new();
     let report = verify(&s.signed, None, &Trust::default());

@@ -42,6 +42,8 @@ impl Default for Settings {
 
 /// One run, from READY to the end of the stream.
 struct Live {
+    /// The playlist's file stem: the first part of every file name.
+    name: String,
     folder: PathBuf,
     staging: PathBuf,
     playlist_path: PathBuf,
@@ -269,7 +271,11 @@ impl C2paHlsSink {
         }
         hls.set_property("playlist-location", staging.join("index.m3u8").display().to_string());
         hls.set_property("init-location", staging.join("init%05d.mp4").display().to_string());
-        hls.set_property("location", staging.join("segment%05d.m4s").display().to_string());
+        // Named after the playlist, so renditions can share a folder.
+        hls.set_property(
+            "location",
+            staging.join(format!("{stem}-%05d.m4s")).display().to_string(),
+        );
         hls.set_property("target-duration", settings.target_duration);
         // hlscmafsink keeps the latency of its own default target duration
         // (7.5 s); a segment should reach viewers within half its length.
@@ -281,6 +287,7 @@ impl C2paHlsSink {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         *self.live.lock().unwrap() = Some(Live {
+            name: stem.clone(),
             folder,
             staging,
             playlist_path,
@@ -322,7 +329,7 @@ impl C2paHlsSink {
         slate_provenance::sign_fragmented(&live.identity, &story, &init, &name, &out).map_err(|e| e.to_string())?;
         // The signer writes into a folder named like the one the init is in.
         let written = out.join(live.staging.file_name().expect("staging has a name"));
-        let init_name = format!("init-{sequence:05}.mp4");
+        let init_name = format!("{}-init-{sequence:05}.mp4", live.name);
         let moves = [
             (
                 written.join(init.file_name().expect("init has a name")),

@@ -4,8 +4,9 @@
 //! `hlscmafsink` (gst-plugins-rs) cuts the stream into an init segment and
 //! media segments in a hidden staging folder. When a segment is complete,
 //! it is signed with the c2pa crate's fragmented-BMFF method over that init
-//! segment and that one segment: the signed init (`init-NNNNN.mp4`, the
-//! manifest) and the signed segment (`segmentNNNNN.m4s`, its Merkle proof)
+//! segment and that one segment: the signed init (`NAME-init-NNNNN.mp4`, the
+//! manifest) and the signed segment (`NAME-NNNNN.m4s`, its Merkle proof;
+//! NAME is the playlist's)
 //! are published together, and the playlist names that init for that
 //! segment (`EXT-X-MAP` before each segment). So a viewer can check each
 //! segment on its own as soon as it is listed, which is what live
