@@ -10,12 +10,12 @@ use gst::prelude::*;
 use sha2::{Digest, Sha256};
 use slate_provenance::{Identity, State, Story, Trust, Validity};
 
-/// Makes an MP4 of about `bytes` (MJPEG of noise: quick to make, hard to
-/// compress, so the size is mostly media).
+/// Makes an MP4 of about `bytes`: H.264 of noise at a high bitrate, quick
+/// to make and mostly media.
 fn make_mp4(path: &Path, bytes: u64) -> anyhow::Result<u64> {
     let run = |frames: u64| -> anyhow::Result<u64> {
         let line = format!(
-            "videotestsrc pattern=snow num-buffers={frames} ! video/x-raw,width=1280,height=720 ! jpegenc quality=90 ! mp4mux ! filesink location={}",
+            "videotestsrc pattern=snow num-buffers={frames} ! video/x-raw,width=1280,height=720,framerate=30/1 ! x264enc speed-preset=ultrafast bitrate=60000 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
             path.display()
         );
         let pipeline = gst::parse::launch(&line)?
@@ -24,9 +24,16 @@ fn make_mp4(path: &Path, bytes: u64) -> anyhow::Result<u64> {
         slate_pipeline::run(&pipeline, slate_pipeline::RunOptions::default())?;
         Ok(std::fs::metadata(path)?.len())
     };
-    let probe = 10;
-    let per_frame = run(probe)? / probe;
-    run((bytes / per_frame.max(1)).max(1))
+    // The encoder's rate settles after the first frames: estimate, then
+    // correct once.
+    let probe = 30;
+    let mut frames = (bytes / (run(probe)? / probe).max(1)).max(1);
+    let made = run(frames)?;
+    if made.abs_diff(bytes) > bytes / 10 {
+        frames = (frames as f64 * bytes as f64 / made as f64).ceil() as u64;
+        return run(frames);
+    }
+    Ok(made)
 }
 
 fn sha256_file(path: &Path) -> anyhow::Result<()> {

@@ -142,7 +142,7 @@ fn live_hls_segments_verify_while_the_stream_runs() {
                 let heard = Instant::now();
                 let init = PathBuf::from(s.get::<String>("init").unwrap());
                 let segment = PathBuf::from(s.get::<String>("segment").unwrap());
-                let report = slate_provenance::verify(&init, Some(&[segment.clone()]), &trust);
+                let report = slate_provenance::verify(&init, Some(std::slice::from_ref(&segment)), &trust);
                 assert_eq!(report.state, State::Trusted, "{}: {report:#?}", segment.display());
                 assert_eq!(
                     report.slate.as_ref().unwrap()["segment"]["sequence"],
@@ -180,14 +180,16 @@ fn live_hls_segments_verify_while_the_stream_runs() {
     );
 }
 
-/// Frames (RGBA) and their Slate metadata, as a pipeline's sink saw them.
-fn frames_through(
-    description: &str,
-) -> (
+/// What reached a pipeline's sink — frames (RGBA) with their Slate
+/// metadata — the element messages, and the error, if one ended it.
+type Run = (
     Vec<(Vec<u8>, gstslate::model::Record)>,
     Vec<gst::Structure>,
     Option<String>,
-) {
+);
+
+/// Runs a pipeline whose sink is named `sink`.
+fn frames_through(description: &str) -> Run {
     let pipeline = pipeline(description);
     let frames = Arc::new(Mutex::new(Vec::new()));
     let collected = frames.clone();
@@ -222,16 +224,7 @@ fn frames_through(
     (frames, messages, error)
 }
 
-fn ingest(
-    file: &Path,
-    trust: &Path,
-    config: &str,
-    location: bool,
-) -> (
-    Vec<(Vec<u8>, gstslate::model::Record)>,
-    Vec<gst::Structure>,
-    Option<String>,
-) {
+fn ingest(file: &Path, trust: &Path, config: &str, location: bool) -> Run {
     let location = if location {
         format!("location={}", file.display())
     } else {

@@ -2,11 +2,12 @@
 //! the c2pa crate (BMFF hashing for MP4, one manifest over the init
 //! segment and every fragment for fragmented MP4 / HLS).
 
+use std::io::Seek;
 use std::path::Path;
 
 use c2pa::{Builder, Context};
 
-use crate::error::ProvenanceError;
+use crate::error::{ProvenanceError, file_error};
 use crate::keys::Identity;
 use crate::manifest::{SLATE_ASSERTION, Source, Story, software_agent};
 use crate::structure;
@@ -107,16 +108,29 @@ pub fn sign_file(identity: &Identity, story: &Story, source: &Path, dest: &Path)
         path: source.to_owned(),
         why: e.to_string(),
     };
-    let title = file_name(dest);
-    let mut builder = builder(story, &title, structure::ftyp_hash(source))?;
-    let signed = with_signer(identity, |signer| {
-        // A failed try may leave a partial file; the signer will not overwrite.
-        let _ = std::fs::remove_file(dest);
-        builder.sign_file(signer, source, dest).map(drop)
-    });
-    signed.map_err(fail)?;
-    Ok(())
+    let format = crate::media_type(source).ok_or_else(|| ProvenanceError::Sign {
+        path: source.to_owned(),
+        why: "not a media type C2PA can sign".into(),
+    })?;
+    let mut builder = builder(story, &file_name(dest), structure::ftyp_hash(source))?;
+    // The crate reads boxes in many small steps: buffer them.
+    let open = |path: &Path| std::fs::File::open(path).map_err(|e| file_error(path, e));
+    let mut input = std::io::BufReader::with_capacity(BUFFER, open(source)?);
+    with_signer(identity, |signer| {
+        let mut output = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dest)?;
+        input.rewind()?;
+        builder.sign(signer, &format, &mut input, &mut output).map(drop)
+    })
+    .map_err(fail)
 }
+
+/// Read buffer for the crate's many small reads.
+pub(crate) const BUFFER: usize = 1 << 20;
 
 /// Signs fragmented MP4: the init segment(s) matching `init` and the
 /// fragments matching `fragments` (a pattern relative to their folder, e.g.

@@ -143,7 +143,13 @@ pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Repo
         let reader = Reader::from_context(context);
         match fragments {
             Some(fragments) => reader.with_fragmented_files(path, &fragments.to_vec()),
-            None => reader.with_file(path),
+            None => match (crate::media_type(path), std::fs::File::open(path)) {
+                // The crate reads boxes in many small steps: buffer them.
+                (Some(format), Ok(file)) => {
+                    reader.with_stream(&format, std::io::BufReader::with_capacity(crate::sign::BUFFER, file))
+                }
+                _ => reader.with_file(path),
+            },
         }
     });
     let mut report = match reader {
