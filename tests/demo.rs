@@ -35,12 +35,16 @@ fn demo_publishes_signed_mp4_and_hls_and_a_sidecar_with_three_shots() {
     let duration = duration_of(&probe);
     assert!((duration - 12.0).abs() <= 0.5, "duration {duration}");
 
-    // (b) HLS: a finished playlist of >= 3 CMAF segments, each playable
-    // with the init segment listed before it.
-    let playlist = std::fs::read_to_string(out.join("hls/demo.m3u8")).unwrap();
-    assert!(playlist.contains("#EXT-X-ENDLIST"), "{playlist}");
+    // (b) HLS: a master playlist over a video and an audio rendition of
+    // >= 3 finished CMAF segments each, each playable with the init
+    // segment listed before it.
     let groups = slate_provenance::playlist_groups(&out.join("hls/demo.m3u8")).unwrap();
-    assert!(groups.len() >= 3, "{playlist}");
+    let mut codecs = Vec::new();
+    for kind in ["video", "audio"] {
+        let media = std::fs::read_to_string(out.join(format!("hls/demo-{kind}.m3u8"))).unwrap();
+        assert!(media.contains("#EXT-X-ENDLIST"), "{media}");
+        assert!(media.matches("#EXTINF").count() >= 3, "{media}");
+    }
     for (init, segments) in &groups {
         let mut joined = std::fs::read(init).unwrap();
         for segment in segments {
@@ -49,10 +53,21 @@ fn demo_publishes_signed_mp4_and_hls_and_a_sidecar_with_three_shots() {
         let playable = scratch.path().join("joined.mp4");
         std::fs::write(&playable, joined).unwrap();
         let probe = ffprobe(&playable);
-        assert_eq!(probe["streams"][0]["codec_name"], "h264", "{}: {probe}", init.display());
+        codecs.push(probe["streams"][0]["codec_name"].as_str().unwrap().to_owned());
     }
-    let whole = duration_of(&ffprobe(&out.join("hls/demo.m3u8")));
+    codecs.sort();
+    codecs.dedup();
+    assert_eq!(codecs, ["aac", "h264"]);
+    let master = ffprobe(&out.join("hls/demo.m3u8"));
+    let whole = duration_of(&master);
     assert!((whole - 12.0).abs() <= 0.5, "HLS duration {whole}");
+    let kinds: Vec<&str> = master["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["codec_type"].as_str())
+        .collect();
+    assert!(kinds.contains(&"video") && kinds.contains(&"audio"), "{kinds:?}");
 
     // (b') Both are signed: `slate verify` trusts them (our local CA).
     for published in ["demo.mp4", "hls"] {

@@ -44,28 +44,27 @@ impl Signing {
         ]
     }
 
-    /// Sets a signing property; false if `name` is not one.
-    pub(crate) fn set(&mut self, name: &str, value: &glib::Value) -> bool {
+    /// Sets one of the signing properties.
+    pub(crate) fn set(&mut self, name: &str, value: &glib::Value) {
         let text = || value.get::<Option<String>>().expect("type checked upstream");
         match name {
             "source" => self.source = text(),
             "story" => self.story = text(),
             "certificate" => self.certificate = text().map(PathBuf::from),
             "key" => self.key = text().map(PathBuf::from),
-            _ => return false,
+            other => unreachable!("no signing property {other}"),
         }
-        true
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<glib::Value> {
+    pub(crate) fn get(&self, name: &str) -> glib::Value {
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).to_value();
-        Some(match name {
+        match name {
             "source" => self.source.as_deref().unwrap_or("capture").to_value(),
             "story" => self.story.to_value(),
             "certificate" => path(&self.certificate),
             "key" => path(&self.key),
-            _ => return None,
-        })
+            other => unreachable!("no signing property {other}"),
+        }
     }
 
     pub(crate) fn identity(&self) -> Result<Identity, ProvenanceError> {

@@ -158,15 +158,17 @@ fn under_fail_the_stream_stops_with_an_error() {
 
 #[test]
 fn each_bad_plugin_posts_its_cause_on_the_bus() {
-    for (name, cause) in [
-        ("trap", "trap"),
-        ("spin", "timeout"),
-        ("hog", "memory"),
-        ("liar", "bad-output"),
+    // The hog gets time enough to reach the memory cap even on a busy
+    // machine; the spinner is stopped by its deadline.
+    for (name, cause, deadline_ms) in [
+        ("trap", "trap", 20),
+        ("spin", "timeout", 20),
+        ("hog", "memory", 5000),
+        ("liar", "bad-output", 20),
     ] {
         let p = pipeline(&format!(
             "videotestsrc num-buffers=4 ! video/x-raw,format=RGBA,width=8,height=8 ! \
-             wasmstage plugin={} on-error=passthrough deadline-ms=20 memory-limit-mb=32 ! fakesink",
+             wasmstage plugin={} on-error=passthrough deadline-ms={deadline_ms} memory-limit-mb=32 ! fakesink",
             plugin(name)
         ));
         let mut causes = Vec::new();

@@ -1,6 +1,7 @@
-//! The published media playlist: each segment with the init segment that
-//! carries its manifest. Rewritten whole (write then rename) so a reader
-//! never sees half of it.
+//! The published playlists: a media playlist per rendition, each segment
+//! with the init segment that carries its manifest, and the master
+//! playlist over the renditions. Rewritten whole (write, then rename) so a
+//! reader never sees half of one.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -46,12 +47,52 @@ impl Playlist {
         }
         text
     }
+}
 
-    pub(super) fn write(&self, path: &Path, target_duration: u32) -> std::io::Result<()> {
-        let partial = path.with_extension("m3u8.partial");
-        std::fs::write(&partial, self.render(target_duration))?;
-        std::fs::rename(&partial, path)
+/// One rendition as the master playlist names it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Master {
+    pub uri: String,
+    pub codecs: Option<String>,
+    pub peak_bps: u64,
+}
+
+/// The master playlist: the video rendition as the variant, the audio one
+/// as its audio group (or the audio alone as the variant).
+pub(super) fn master(video: Option<&Master>, audio: Option<&Master>) -> String {
+    let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let codecs: Vec<&str> = [video, audio]
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r.codecs.as_deref())
+        .collect();
+    let bandwidth: u64 = [video, audio].into_iter().flatten().map(|r| r.peak_bps).sum();
+    let mut attributes = format!("BANDWIDTH={bandwidth}");
+    if !codecs.is_empty() {
+        let _ = write!(attributes, ",CODECS=\"{}\"", codecs.join(","));
     }
+    let variant = match (video, audio) {
+        (Some(video), Some(audio)) => {
+            let _ = writeln!(
+                text,
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,URI=\"{}\"",
+                audio.uri
+            );
+            attributes.push_str(",AUDIO=\"audio\"");
+            video
+        }
+        (Some(only), None) | (None, Some(only)) => only,
+        (None, None) => return text,
+    };
+    let _ = writeln!(text, "#EXT-X-STREAM-INF:{attributes}\n{}", variant.uri);
+    text
+}
+
+pub(super) fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let partial = path.with_extension("m3u8.partial");
+    std::fs::write(&partial, text)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -83,5 +124,31 @@ mod tests {
         assert!(!live.contains("ENDLIST"));
         playlist.end();
         assert!(playlist.render(2).ends_with("#EXT-X-ENDLIST\n"));
+    }
+
+    #[test]
+    fn the_master_pairs_video_with_its_audio_group() {
+        let video = Master {
+            uri: "demo-video.m3u8".into(),
+            codecs: Some("avc1.64001f".into()),
+            peak_bps: 4_000_000,
+        };
+        let audio = Master {
+            uri: "demo-audio.m3u8".into(),
+            codecs: Some("mp4a.40.2".into()),
+            peak_bps: 130_000,
+        };
+        let both = master(Some(&video), Some(&audio));
+        assert!(both.contains("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\""), "{both}");
+        assert!(
+            both.contains("#EXT-X-STREAM-INF:BANDWIDTH=4130000,CODECS=\"avc1.64001f,mp4a.40.2\",AUDIO=\"audio\"\ndemo-video.m3u8\n"),
+            "{both}"
+        );
+        let alone = master(Some(&video), None);
+        assert!(
+            !alone.contains("EXT-X-MEDIA")
+                && alone.ends_with("BANDWIDTH=4000000,CODECS=\"avc1.64001f\"\ndemo-video.m3u8\n"),
+            "{alone}"
+        );
     }
 }
