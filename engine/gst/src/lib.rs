@@ -40,11 +40,15 @@ fn post_element_message(element: &gst::Element, structure: gst::Structure) {
 
 /// Pads for elements that pass any media through (`src` and `sink`, ANY).
 fn any_media_templates() -> Vec<gst::PadTemplate> {
-    let caps = gst::Caps::new_any();
+    filter_templates(&gst::Caps::new_any())
+}
+
+/// The always `src` and `sink` pads of a filter taking and giving `caps`.
+fn filter_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
     [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]
         .into_iter()
         .map(|(name, direction)| {
-            gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps).expect("a valid static template")
+            gst::PadTemplate::new(name, direction, gst::PadPresence::Always, caps).expect("a valid static template")
         })
         .collect()
 }

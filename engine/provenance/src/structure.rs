@@ -321,7 +321,26 @@ impl Cbor<'_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Whatever bytes a manifest box holds, the checks answer and
+        /// never panic or run away.
+        #[test]
+        fn any_manifest_box_gets_an_answer(body in proptest::collection::vec(any::<u8>(), 0..512), fragmented: bool) {
+            let mut canonical = vec![0u8; 4];
+            canonical.extend_from_slice(b"manifest\0");
+            canonical.extend_from_slice(&[0u8; 8]);
+            canonical.extend_from_slice(&body);
+            let _ = uuid_fault(&body, fragmented);
+            let _ = uuid_fault(&canonical, fragmented);
+            let _ = cose_fault(&body);
+        }
+    }
 
     #[test]
     fn cose_padding_must_be_zeros_and_nothing_may_follow() {

@@ -141,15 +141,8 @@ impl ElementImpl for WasmStage {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = media_caps_for(None);
-            [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]
-                .into_iter()
-                .map(|(name, direction)| {
-                    gst::PadTemplate::new(name, direction, gst::PadPresence::Always, &caps).expect("a valid template")
-                })
-                .collect()
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::filter_templates(&media_caps_for(None)));
         TEMPLATES.as_ref()
     }
 
