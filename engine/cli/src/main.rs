@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod alloc;
 mod bench;
 mod bench_c2pa;
 mod bench_onnx;
@@ -17,6 +18,9 @@ mod bench_wasm;
 mod inspect;
 mod live;
 mod provenance;
+
+#[global_allocator]
+static ALLOCATOR: alloc::HugeBlocks = alloc::HugeBlocks;
 
 /// Slate: a GStreamer media engine with WASM and Lua stages.
 #[derive(Parser)]

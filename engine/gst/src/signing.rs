@@ -78,8 +78,21 @@ impl Signing {
         }
     }
 
+    /// Checks what can be checked before the stream starts: the signer,
+    /// `source` and `story`, so a typo fails at once rather than at the end.
+    pub(crate) fn check(&self) -> Result<Identity, String> {
+        self.given_story()?;
+        self.identity().map_err(|e| e.to_string())
+    }
+
     /// The story the user gave, completed from the pipeline `element` is in.
     pub(crate) fn story(&self, element: &gst::Element) -> Result<Story, String> {
+        let mut story = self.given_story()?;
+        from_pipeline(element, &mut story);
+        Ok(story)
+    }
+
+    fn given_story(&self) -> Result<Story, String> {
         let mut story: Story = match &self.story {
             Some(json) => serde_json::from_str(json).map_err(|e| format!("`story` is not a valid story: {e}"))?,
             None => Story::default(),
@@ -89,7 +102,6 @@ impl Signing {
             serde_json::from_value(serde_json::Value::String(source.to_owned()))
                 .map_err(|_| format!("`source` is `{source}`; use capture, generated or composite"))?,
         );
-        from_pipeline(element, &mut story);
         Ok(story)
     }
 }

@@ -95,6 +95,26 @@ fn c2pasink_signs_with_the_story_of_the_pipeline() {
 }
 
 #[test]
+fn a_bad_source_or_story_fails_before_the_stream_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, signer, _) = identity(dir.path());
+    let location = dir.path().join("out.mp4");
+    let error = start_error(&pipeline(&format!(
+        "videotestsrc num-buffers=1 ! c2pasink location={} source=generatd {signer}",
+        location.display()
+    )));
+    assert!(
+        error.contains("`source` is `generatd`; use capture, generated or composite"),
+        "{error}"
+    );
+    let error = start_error(&pipeline(&format!(
+        "videotestsrc num-buffers=1 ! x264enc ! c2pahlssink playlist-location={} story=\"{{nope\" {signer}",
+        dir.path().join("hls/p.m3u8").display()
+    )));
+    assert!(error.contains("`story` is not a valid story"), "{error}");
+}
+
+#[test]
 fn c2pasink_refuses_a_format_c2pa_cannot_sign() {
     let dir = tempfile::tempdir().unwrap();
     let error = start_error(&pipeline(&format!(

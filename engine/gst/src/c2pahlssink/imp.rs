@@ -285,8 +285,8 @@ impl BinImpl for C2paHlsSink {
 impl C2paHlsSink {
     fn prepare(&self) -> Result<(), gst::StateChangeError> {
         let settings = self.settings.lock().unwrap();
-        let identity = settings.signing.identity().map_err(|e| {
-            gst::element_imp_error!(self, gst::ResourceError::Settings, ["{}", e]);
+        let identity = settings.signing.check().map_err(|why| {
+            gst::element_imp_error!(self, gst::ResourceError::Settings, ["{}", why]);
             gst::StateChangeError
         })?;
         let folder = settings

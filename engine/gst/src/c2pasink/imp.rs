@@ -187,8 +187,8 @@ impl C2paSink {
             );
             return Err(gst::StateChangeError);
         }
-        if let Err(e) = settings.signing.identity() {
-            gst::element_imp_error!(self, gst::ResourceError::Settings, ["{}", e]);
+        if let Err(why) = settings.signing.check() {
+            gst::element_imp_error!(self, gst::ResourceError::Settings, ["{}", why]);
             return Err(gst::StateChangeError);
         }
         self.file
