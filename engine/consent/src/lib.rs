@@ -1,0 +1,28 @@
+//! Slate's identity-rights registry: who may appear, where, how and until
+//! when.
+//!
+//! People register with an Ed25519 public key and reference face
+//! embeddings; they grant scoped rights to their likeness in [`Grant`]s
+//! they sign, and take them back with signed [`Revocation`]s, which win
+//! from their timestamp on. A pipeline asks [`Registry::check`] whether a
+//! person may be shown for its grantee, channel and use at a moment; every
+//! answer goes into an append-only audit log. Everything lives in one
+//! SQLite file (migrations in `migrations/`), through sqlx, which also
+//! speaks Postgres for a shared store later.
+
+mod error;
+mod keys;
+mod model;
+mod store;
+
+pub use error::ConsentError;
+pub use keys::IdentityKey;
+pub use model::{AuditEntry, Grant, Identity, Request, Revocation, Signed, Terms, Verdict};
+pub use store::{Context, Registry};
+
+/// Seconds since the Unix epoch, the registry's clock.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

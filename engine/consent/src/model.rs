@@ -1,0 +1,149 @@
+//! The records: identities, the terms of a grant, what is signed, and what
+//! a check answers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConsentError, invalid};
+
+/// A registered person.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Identity {
+    pub id: String,
+    pub name: String,
+    /// Ed25519 public key.
+    pub public_key: [u8; 32],
+    /// Reference face embeddings, one per photo.
+    pub embeddings: Vec<Vec<f32>>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a grant allows: who, where, how, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Terms {
+    /// The creator, account or project allowed.
+    pub grantee: String,
+    /// Channels, platforms or regions; `*` for any.
+    pub channels: Vec<String>,
+    /// Allowed uses: `cameo`, `remix`, `training`...
+    pub uses: Vec<String>,
+    /// Contexts (tags) the likeness may never appear in.
+    #[serde(default)]
+    pub forbidden: Vec<String>,
+    /// Valid from (inclusive) until (exclusive), seconds since the epoch.
+    pub valid_from: i64,
+    pub valid_until: i64,
+}
+
+impl Terms {
+    pub(crate) fn check(&self) -> Result<(), ConsentError> {
+        if self.grantee.trim().is_empty() {
+            return Err(invalid(
+                "grantee",
+                "empty; name the creator, account or project allowed",
+            ));
+        }
+        if self.channels.is_empty() || self.channels.iter().any(|c| c.trim().is_empty()) {
+            return Err(invalid("channels", "list at least one channel (or \"*\"), none empty"));
+        }
+        if self.uses.is_empty() || self.uses.iter().any(|u| u.trim().is_empty()) {
+            return Err(invalid("uses", "list at least one use, e.g. \"cameo\", none empty"));
+        }
+        if self.valid_until <= self.valid_from {
+            return Err(invalid(
+                "valid_until",
+                format!("{} is not after valid_from {}", self.valid_until, self.valid_from),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A grant: an identity's terms under an id, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// Always `slate.consent.grant/1`: a signature for one kind of record
+    /// never passes for another.
+    pub kind: String,
+    pub id: String,
+    pub identity: String,
+    pub terms: Terms,
+}
+
+pub(crate) const GRANT_KIND: &str = "slate.consent.grant/1";
+pub(crate) const REVOCATION_KIND: &str = "slate.consent.revocation/1";
+
+/// Taking a grant back, from `revoked_at` on, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// Always `slate.consent.revocation/1`.
+    pub kind: String,
+    pub grant: String,
+    pub identity: String,
+    pub revoked_at: i64,
+}
+
+/// A record with its signature: `body` is the exact JSON that was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    pub body: String,
+    /// Ed25519 signature of `body`, hex.
+    pub signature: String,
+}
+
+impl Signed {
+    pub(crate) fn signature_bytes(&self) -> Result<[u8; 64], ConsentError> {
+        let bytes = hex_decode(&self.signature).ok_or_else(|| invalid("signature", "not hex"))?;
+        bytes
+            .try_into()
+            .map_err(|b: Vec<u8>| invalid("signature", format!("{} bytes; an Ed25519 signature has 64", b.len())))
+    }
+}
+
+/// What a pipeline asks: may this person be shown here, now, like this?
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub identity: String,
+    pub grantee: String,
+    pub channel: String,
+    pub use_: String,
+    /// Tags of the context the likeness would appear in.
+    pub context: Vec<String>,
+    pub at: i64,
+}
+
+/// The answer, with the grant that allows it or why nothing does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub grant: Option<String>,
+    pub reason: String,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub checker: String,
+    pub media: String,
+    pub frames: String,
+    pub identity: Option<String>,
+    pub grant: Option<String>,
+    pub allowed: bool,
+    pub reason: String,
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,410 @@
+//! The registry in one SQLite file, through sqlx (blocking calls over a
+//! small runtime of its own, for elements and the CLI alike).
+
+use std::path::Path;
+use std::str::FromStr;
+
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::error::{ConsentError, invalid};
+use crate::model::{
+    AuditEntry, GRANT_KIND, Grant, Identity, REVOCATION_KIND, Request, Revocation, Signed, Terms, Verdict, hex,
+};
+
+/// The schema, one migration per version (`PRAGMA user_version`).
+const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_registry.sql")];
+
+pub struct Registry {
+    pool: SqlitePool,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+/// Where a check happens, for the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct Context<'a> {
+    pub checker: &'a str,
+    pub media: &'a str,
+    pub frames: &'a str,
+}
+
+impl Registry {
+    /// Opens (making it if need be) the registry file and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> Result<Registry, ConsentError> {
+        let fail = |why: String| ConsentError::Open {
+            path: path.to_owned(),
+            why,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(|e| fail(e.to_string()))?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true);
+        let pool = runtime
+            .block_on(SqlitePoolOptions::new().max_connections(4).connect_with(options))
+            .map_err(|e| fail(e.to_string()))?;
+        let registry = Registry { pool, runtime };
+        registry.migrate().map_err(|e| fail(e.to_string()))?;
+        Ok(registry)
+    }
+
+    fn migrate(&self) -> Result<(), ConsentError> {
+        self.runtime.block_on(async {
+            let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await?;
+            for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                let mut tx = self.pool.begin().await?;
+                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
+                // A number made here, not input.
+                let version = sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", index + 1));
+                sqlx::raw_sql(version).execute(&mut *tx).await?;
+                tx.commit().await?;
+                tracing::info!("consent registry: schema version {}", index + 1);
+            }
+            Ok(())
+        })
+    }
+
+    /// Registers a person: a name, their public key, and reference face
+    /// embeddings with where each came from. Returns the new id.
+    pub fn register(
+        &self,
+        name: &str,
+        public_key: [u8; 32],
+        embeddings: &[(String, Vec<f32>)],
+    ) -> Result<String, ConsentError> {
+        if name.trim().is_empty() {
+            return Err(invalid("name", "empty; give the person's display name"));
+        }
+        VerifyingKey::from_bytes(&public_key).map_err(|_| invalid("public_key", "not an Ed25519 public key"))?;
+        if let Some((source, _)) = embeddings
+            .iter()
+            .find(|(_, v)| v.is_empty() || v.iter().any(|x| !x.is_finite()))
+        {
+            return Err(invalid(
+                "embeddings",
+                format!("the one from {source} is empty or not finite"),
+            ));
+        }
+        let id = format!("id-{}", &hex(&public_key)[..16]);
+        let now = crate::now();
+        self.runtime.block_on(async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT INTO identities (id, name, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(&id)
+                .bind(name)
+                .bind(&public_key[..])
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        invalid("public_key", format!("already registered as `{id}`"))
+                    }
+                    e => e.into(),
+                })?;
+            for (source, vector) in embeddings {
+                let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+                sqlx::query("INSERT INTO embeddings (identity_id, source, vector, created_at) VALUES (?, ?, ?, ?)")
+                    .bind(&id)
+                    .bind(source)
+                    .bind(bytes)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
+    pub fn identity(&self, id: &str) -> Result<Identity, ConsentError> {
+        self.identities()?
+            .into_iter()
+            .find(|i| i.id == id)
+            .ok_or_else(|| ConsentError::UnknownIdentity(id.to_owned()))
+    }
+
+    pub fn identities(&self) -> Result<Vec<Identity>, ConsentError> {
+        self.runtime.block_on(async {
+            let rows = sqlx::query("SELECT id, name, public_key, created_at, updated_at FROM identities ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+            let mut identities = Vec::new();
+            for row in rows {
+                let id: String = row.get("id");
+                let key: Vec<u8> = row.get("public_key");
+                let vectors: Vec<Vec<u8>> =
+                    sqlx::query_scalar("SELECT vector FROM embeddings WHERE identity_id = ? ORDER BY rowid")
+                        .bind(&id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                identities.push(Identity {
+                    name: row.get("name"),
+                    public_key: key
+                        .try_into()
+                        .map_err(|_| ConsentError::Store(format!("{id}: a stored key is not 32 bytes")))?,
+                    embeddings: vectors
+                        .iter()
+                        .map(|b| {
+                            b.chunks_exact(4)
+                                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                                .collect()
+                        })
+                        .collect(),
+                    created_at: row.get("created_at"),
+                    updated_at: row.get("updated_at"),
+                    id,
+                });
+            }
+            Ok(identities)
+        })
+    }
+
+    /// Checks `signed` was made by `identity`'s key.
+    fn verify_signature(&self, signed: &Signed, identity: &str, what: &str) -> Result<(), ConsentError> {
+        let key = VerifyingKey::from_bytes(&self.identity(identity)?.public_key)
+            .map_err(|_| ConsentError::Store(format!("{identity}: its stored key is not valid")))?;
+        let signature = Signature::from_bytes(&signed.signature_bytes()?);
+        key.verify(signed.body.as_bytes(), &signature)
+            .map_err(|_| ConsentError::BadSignature {
+                what: what.to_owned(),
+                whose: identity.to_owned(),
+            })
+    }
+
+    /// Adds a grant its identity signed. Refused: a bad signature, bad
+    /// terms, an id already used, or a grant that was revoked (replay).
+    pub fn add_grant(&self, signed: &Signed) -> Result<Grant, ConsentError> {
+        let grant: Grant =
+            serde_json::from_str(&signed.body).map_err(|e| invalid("body", format!("not a grant: {e}")))?;
+        if grant.kind != GRANT_KIND {
+            return Err(invalid(
+                "kind",
+                format!("`{}` where a grant says `{GRANT_KIND}`", grant.kind),
+            ));
+        }
+        if grant.id.trim().is_empty() {
+            return Err(invalid("id", "empty"));
+        }
+        grant.terms.check()?;
+        self.verify_signature(signed, &grant.identity, &format!("grant `{}`", grant.id))?;
+        if let Some(at) = self.revoked_at(&grant.id)? {
+            return Err(ConsentError::Revoked { id: grant.id, at });
+        }
+        let signature = signed.signature_bytes()?;
+        self.runtime.block_on(async {
+            sqlx::query(
+                "INSERT INTO grants (id, identity_id, grantee, valid_from, valid_until, body, signature, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&grant.id)
+            .bind(&grant.identity)
+            .bind(&grant.terms.grantee)
+            .bind(grant.terms.valid_from)
+            .bind(grant.terms.valid_until)
+            .bind(&signed.body)
+            .bind(&signature[..])
+            .bind(crate::now())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => ConsentError::Duplicate(grant.id.clone()),
+                e => e.into(),
+            })
+        })?;
+        Ok(grant)
+    }
+
+    /// An identity's grants, each with when it was revoked, if it was.
+    pub fn grants(&self, identity: &str) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
+        let rows: Vec<(String, String, Option<i64>)> = self.runtime.block_on(async {
+            sqlx::query_as(
+                "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
+                 WHERE g.identity_id = ? ORDER BY g.valid_from, g.id",
+            )
+            .bind(identity)
+            .fetch_all(&self.pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, body, revoked)| {
+                let grant = serde_json::from_str(&body).map_err(|e| ConsentError::Store(format!("{id}: {e}")))?;
+                Ok((grant, revoked))
+            })
+            .collect()
+    }
+
+    fn revoked_at(&self, grant: &str) -> Result<Option<i64>, ConsentError> {
+        self.runtime.block_on(async {
+            Ok(
+                sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE grant_id = ?")
+                    .bind(grant)
+                    .fetch_optional(&self.pool)
+                    .await?,
+            )
+        })
+    }
+
+    /// Records a revocation the grant's identity signed; it wins over the
+    /// grant from `revoked_at` on.
+    pub fn revoke(&self, signed: &Signed) -> Result<Revocation, ConsentError> {
+        let revocation: Revocation =
+            serde_json::from_str(&signed.body).map_err(|e| invalid("body", format!("not a revocation: {e}")))?;
+        if revocation.kind != REVOCATION_KIND {
+            return Err(invalid(
+                "kind",
+                format!("`{}` where a revocation says `{REVOCATION_KIND}`", revocation.kind),
+            ));
+        }
+        let owner: Option<String> = self.runtime.block_on(async {
+            sqlx::query_scalar("SELECT identity_id FROM grants WHERE id = ?")
+                .bind(&revocation.grant)
+                .fetch_optional(&self.pool)
+                .await
+        })?;
+        let owner = owner.ok_or_else(|| ConsentError::UnknownGrant(revocation.grant.clone()))?;
+        if owner != revocation.identity {
+            return Err(invalid(
+                "identity",
+                format!("grant `{}` belongs to `{owner}`", revocation.grant),
+            ));
+        }
+        self.verify_signature(signed, &owner, &format!("the revocation of `{}`", revocation.grant))?;
+        if let Some(at) = self.revoked_at(&revocation.grant)? {
+            return Err(ConsentError::Revoked {
+                id: revocation.grant,
+                at,
+            });
+        }
+        let signature = signed.signature_bytes()?;
+        self.runtime.block_on(async {
+            sqlx::query(
+                "INSERT INTO revocations (grant_id, revoked_at, body, signature, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&revocation.grant)
+            .bind(revocation.revoked_at)
+            .bind(&signed.body)
+            .bind(&signature[..])
+            .bind(crate::now())
+            .execute(&self.pool)
+            .await
+        })?;
+        Ok(revocation)
+    }
+
+    /// May `request.identity` be shown for this grantee, channel, use and
+    /// context at `request.at`? Every answer is written to the audit log.
+    pub fn check(&self, request: &Request, context: &Context) -> Result<Verdict, ConsentError> {
+        let rows: Vec<(String, String, Option<i64>)> = self.runtime.block_on(async {
+            sqlx::query_as(
+                "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
+                 WHERE g.identity_id = ? AND g.grantee = ? ORDER BY g.valid_from",
+            )
+            .bind(&request.identity)
+            .bind(&request.grantee)
+            .fetch_all(&self.pool)
+            .await
+        })?;
+        // Allowed by the first grant that allows it; else refused for the
+        // reason the last grant gave (a refusal names no grant).
+        let mut verdict = Verdict {
+            allowed: false,
+            grant: None,
+            reason: format!("no grant to `{}`", request.grantee),
+        };
+        for (id, body, revoked_at) in rows {
+            let grant: Grant = serde_json::from_str(&body).map_err(|e| ConsentError::Store(format!("{id}: {e}")))?;
+            match refusal(&grant.terms, revoked_at, request) {
+                None => {
+                    verdict = Verdict {
+                        allowed: true,
+                        grant: Some(id),
+                        reason: "granted".into(),
+                    };
+                    break;
+                }
+                Some(why) => verdict.reason = why,
+            }
+        }
+        self.runtime.block_on(async {
+            sqlx::query(
+                "INSERT INTO audit (at, checker, media, frames, identity_id, grant_id, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(crate::now())
+            .bind(context.checker)
+            .bind(context.media)
+            .bind(context.frames)
+            .bind(&request.identity)
+            .bind(&verdict.grant)
+            .bind(verdict.allowed)
+            .bind(&verdict.reason)
+            .execute(&self.pool)
+            .await
+        })?;
+        Ok(verdict)
+    }
+
+    /// The last `limit` audit entries, oldest first.
+    pub fn audit(&self, limit: i64) -> Result<Vec<AuditEntry>, ConsentError> {
+        self.runtime.block_on(async {
+            let rows = sqlx::query(
+                "SELECT * FROM (SELECT seq, at, checker, media, frames, identity_id, grant_id, allowed, reason \
+                 FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            )
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|row| AuditEntry {
+                    seq: row.get("seq"),
+                    at: row.get("at"),
+                    checker: row.get("checker"),
+                    media: row.get("media"),
+                    frames: row.get("frames"),
+                    identity: row.get("identity_id"),
+                    grant: row.get("grant_id"),
+                    allowed: row.get("allowed"),
+                    reason: row.get("reason"),
+                })
+                .collect())
+        })
+    }
+}
+
+/// Why `terms` (revoked at `revoked_at`, if ever) do not allow `request`.
+fn refusal(terms: &Terms, revoked_at: Option<i64>, request: &Request) -> Option<String> {
+    if let Some(at) = revoked_at.filter(|&at| at <= request.at) {
+        return Some(format!("revoked at {at}"));
+    }
+    if request.at < terms.valid_from {
+        return Some(format!("not valid before {}", terms.valid_from));
+    }
+    if request.at >= terms.valid_until {
+        return Some(format!("expired at {}", terms.valid_until));
+    }
+    if !terms.channels.iter().any(|c| c == "*" || *c == request.channel) {
+        return Some(format!("channel `{}` not granted", request.channel));
+    }
+    if !terms.uses.contains(&request.use_) {
+        return Some(format!("use `{}` not granted", request.use_));
+    }
+    if let Some(tag) = request.context.iter().find(|tag| terms.forbidden.contains(tag)) {
+        return Some(format!("context `{tag}` forbidden"));
+    }
+    None
+}
