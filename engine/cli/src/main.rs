@@ -15,6 +15,7 @@ mod bench;
 mod bench_c2pa;
 mod bench_onnx;
 mod bench_wasm;
+mod consent;
 mod inspect;
 mod live;
 mod provenance;
@@ -87,6 +88,9 @@ enum Command {
     /// Check the C2PA provenance of a file, an HLS playlist or a folder;
     /// prints the report (JSON) and fails unless every file is intact.
     Verify(provenance::VerifyArgs),
+    /// The identity-rights registry: keys, people, grants, revocations,
+    /// checks and the audit log.
+    Consent(consent::ConsentArgs),
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -103,6 +107,13 @@ fn parse_setting(text: &str) -> Result<(String, String), String> {
         .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))
         .filter(|(name, _)| !name.is_empty())
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
+}
+
+/// Prints a command's result to stdout; a reader that went away (`| head`)
+/// is not an error.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// Why the command failed, which decides the exit code.
@@ -166,6 +177,7 @@ fn main() -> ExitCode {
         Command::Validate { files } => live::validate(&files),
         Command::Sign(args) => provenance::sign(args),
         Command::Verify(args) => provenance::verify(args),
+        Command::Consent(args) => consent::consent(args),
         Command::Bench { what } => bench::bench(what),
     };
     match result {

@@ -172,7 +172,7 @@ fn print_reports(reports: &[slate_provenance::Report], as_list: bool) -> Result<
         serde_json::to_string_pretty(&reports[0])
     }
     .map_err(|e| Failure::Runtime(e.into()))?;
-    println!("{json}");
+    crate::out(&json);
     let bad: Vec<String> = reports
         .iter()
         .filter(|r| !r.state.intact())
