@@ -132,17 +132,25 @@ impl Registry {
     }
 
     pub fn identity(&self, id: &str) -> Result<Identity, ConsentError> {
-        self.identities()?
-            .into_iter()
-            .find(|i| i.id == id)
+        self.load_identities(Some(id))?
+            .pop()
             .ok_or_else(|| ConsentError::UnknownIdentity(id.to_owned()))
     }
 
     pub fn identities(&self) -> Result<Vec<Identity>, ConsentError> {
+        self.load_identities(None)
+    }
+
+    /// One identity (`only`) or all, with their embeddings.
+    fn load_identities(&self, only: Option<&str>) -> Result<Vec<Identity>, ConsentError> {
         self.runtime.block_on(async {
-            let rows = sqlx::query("SELECT id, name, public_key, created_at, updated_at FROM identities ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT id, name, public_key, created_at, updated_at FROM identities \
+                 WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
+            )
+            .bind(only)
+            .fetch_all(&self.pool)
+            .await?;
             let mut identities = Vec::new();
             for row in rows {
                 let id: String = row.get("id");
