@@ -377,16 +377,21 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn same_size_copies_pixels_in_the_asked_order_and_layout() {
-        let bytes = frame_bytes();
-        let frame = Frame {
-            data: &bytes,
+    /// `frame_bytes()` as the frame they are.
+    fn frame_of(bytes: &[u8]) -> Frame<'_> {
+        Frame {
+            data: bytes,
             format: PixelFormat::Rgba,
             width: 4,
             height: 2,
             stride: 16,
-        };
+        }
+    }
+
+    #[test]
+    fn same_size_copies_pixels_in_the_asked_order_and_layout() {
+        let bytes = frame_bytes();
+        let frame = frame_of(&bytes);
         let nchw_bgr = spec(Layout::Nchw, Colour::Bgr, Size::Any(AnySize::Any), Resize::Stretch);
         let mut out = vec![0.0; 24];
         let placed = fill(&frame, None, &nchw_bgr, (4, 2), &mut out);
@@ -402,13 +407,7 @@ mod tests {
     #[test]
     fn letterbox_keeps_the_aspect_and_pads_with_the_mean() {
         let bytes = frame_bytes();
-        let frame = Frame {
-            data: &bytes,
-            format: PixelFormat::Rgba,
-            width: 4,
-            height: 2,
-            stride: 16,
-        };
+        let frame = frame_of(&bytes);
         let mut boxed = spec(Layout::Nchw, Colour::Rgb, Size::Fixed([8, 8]), Resize::Letterbox);
         boxed.mean = [5.0; 3];
         let mut out = vec![9.0; 3 * 64];
@@ -423,13 +422,7 @@ mod tests {
     #[test]
     fn a_region_is_cropped_and_mapped_back() {
         let bytes = frame_bytes();
-        let frame = Frame {
-            data: &bytes,
-            format: PixelFormat::Rgba,
-            width: 4,
-            height: 2,
-            stride: 16,
-        };
+        let frame = frame_of(&bytes);
         let gray = spec(Layout::Nchw, Colour::Gray, Size::Fixed([2, 2]), Resize::Stretch);
         let mut out = vec![0.0; 4];
         let placed = fill(

@@ -156,17 +156,22 @@ fn one_session_id_loads_the_model_once() {
     assert!(matches!(clash, OnnxError::SessionClash { .. }), "{clash}");
 }
 
-/// Faces in a frame through CenterFace, as the element runs it.
-fn faces(width: u32, height: u32, rgb: &[u8]) -> Vec<Detection> {
-    let model = open(&Options::new("centerface")).unwrap();
-    let spec = model.spec.input.clone().unwrap();
-    let frame = Frame {
+/// Packed RGB pixels as a frame.
+fn rgb_frame(rgb: &[u8], width: u32, height: u32) -> Frame<'_> {
+    Frame {
         data: rgb,
         format: PixelFormat::Rgb,
         width,
         height,
         stride: width as usize * 3,
-    };
+    }
+}
+
+/// Faces in a frame through CenterFace, as the element runs it.
+fn faces(width: u32, height: u32, rgb: &[u8]) -> Vec<Detection> {
+    let model = open(&Options::new("centerface")).unwrap();
+    let spec = model.spec.input.clone().unwrap();
+    let frame = rgb_frame(rgb, width, height);
     let (w, h) = preprocess::input_size(&spec, width, height);
     let mut input = vec![0.0; preprocess::input_len(&spec, w, h)];
     let placement = preprocess::fill(&frame, None, &spec, (w, h), &mut input);
@@ -294,13 +299,7 @@ fn embedding(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
     let landmarks: [f32; 10] = found[0].landmarks.clone().try_into().unwrap();
     let model = open(&Options::new("face-embed")).unwrap();
     let spec = model.spec.input.clone().unwrap();
-    let frame = Frame {
-        data: rgb,
-        format: PixelFormat::Rgb,
-        width,
-        height,
-        stride: width as usize * 3,
-    };
+    let frame = rgb_frame(rgb, width, height);
     let mut input = vec![0.0; preprocess::input_len(&spec, 112, 112)];
     preprocess::fill_aligned(&frame, &landmarks, &spec, (112, 112), &mut input);
     unit_vector(&model, "input", [1, 3, 112, 112], &input)
@@ -379,13 +378,7 @@ fn the_recogniser_puts_one_person_closer_than_two() {
 fn layout(width: u32, height: u32, rgb: &[u8]) -> Vec<f32> {
     let model = open(&Options::new("colour-layout")).unwrap();
     let (name, spec) = model.image_input().unwrap();
-    let frame = Frame {
-        data: rgb,
-        format: PixelFormat::Rgb,
-        width,
-        height,
-        stride: width as usize * 3,
-    };
+    let frame = rgb_frame(rgb, width, height);
     let mut input = vec![0.0; preprocess::input_len(&spec, 64, 64)];
     preprocess::fill(&frame, None, &spec, (64, 64), &mut input);
     unit_vector(&model, &name, [1, 3, 64, 64], &input)
