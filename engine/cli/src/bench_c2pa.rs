@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use gst::prelude::*;
 use sha2::{Digest, Sha256};
-use slate_provenance::{Identity, State, Story, Trust, Validity};
+use slate_provenance::{Identity, State, Story, Validity};
 
 /// Makes an MP4 of about `bytes`: H.264 of noise at a high bitrate, quick
 /// to make and mostly media.
@@ -66,7 +66,7 @@ pub fn run(sizes_mb: &[u64], rounds: u32) -> anyhow::Result<()> {
     ensure!(rounds > 0, "--rounds must be at least 1");
     let scratch = tempfile::tempdir()?;
     let identity = Identity::make(Validity::default(), "Bench CA", "Bench signer")?;
-    let trust = Trust::default().with(identity.ca_pem.as_deref().expect("made here"));
+    let trust = identity.trust();
     println!(
         "C2PA on MP4 (c2pa crate, ES256, BMFF hash) vs SHA-256 of the same file; best of {rounds}, page cache warm"
     );

@@ -110,7 +110,7 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
     if let ConsentCommand::Key { file } = &args.command {
         let key = IdentityKey::generate().map_err(bad)?;
         key.save(file).map_err(bad)?;
-        return print(&serde_json::json!({ "file": file, "public_key": hex(&key.public()) }));
+        return print(&serde_json::json!({ "file": file, "public_key": key.public_hex() }));
     }
     let db = args
         .db
@@ -261,8 +261,4 @@ fn face_embedding(photo: &Path) -> anyhow::Result<Vec<f32>> {
             photo.display()
         )),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -99,7 +99,7 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
         ingredients: args.ingredients,
         ..Story::default()
     };
-    let trust = local_trust(&identity);
+    let trust = identity.trust();
     let reports = match &args.fragments {
         Some(pattern) => {
             let out = args.out.expect("clap requires --out with --fragments");
@@ -138,26 +138,16 @@ fn glob_in(folder: &Path, pattern: &str) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn local_trust(identity: &Identity) -> Trust {
-    match &identity.ca_pem {
-        Some(pem) => Trust::default().with(pem),
-        None => Trust::default(),
-    }
-}
-
 pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
     let mut trust = Trust::default();
     for path in &args.trust {
-        let pem = std::fs::read_to_string(path)
+        trust = trust
+            .with_file(path)
             .with_context(|| format!("--trust {}", path.display()))
             .map_err(Failure::BadInput)?;
-        trust = trust.with(&pem);
     }
     if !args.no_local_ca {
-        let local = slate_provenance::data_dir().join("signing/ca.pem");
-        if let Ok(pem) = std::fs::read_to_string(&local) {
-            trust = trust.with(&pem);
-        }
+        trust = trust.with_local_ca(&slate_provenance::data_dir());
     }
     let reports = slate_provenance::verify_path(&args.path, &trust).map_err(|e| Failure::BadInput(e.into()))?;
     print_reports(&reports, args.path.is_dir() || reports.len() != 1)

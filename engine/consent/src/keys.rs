@@ -14,7 +14,7 @@ pub struct IdentityKey(SigningKey);
 
 impl std::fmt::Debug for IdentityKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdentityKey({})", hex(&self.public()))
+        write!(f, "IdentityKey({})", self.public_hex())
     }
 }
 
@@ -27,6 +27,11 @@ impl IdentityKey {
 
     pub fn public(&self) -> [u8; 32] {
         self.0.verifying_key().to_bytes()
+    }
+
+    /// The public key as hex, as people share it.
+    pub fn public_hex(&self) -> String {
+        hex(&self.public())
     }
 
     /// Writes the key (hex) readable by its owner only.

@@ -239,12 +239,19 @@ impl Registry {
 
     /// An identity's grants, each with when it was revoked, if it was.
     pub fn grants(&self, identity: &str) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
+        self.load_grants(identity, None)
+    }
+
+    /// An identity's grants (to `grantee` only, if given), in the order
+    /// they start, each with when it was revoked, if it was.
+    fn load_grants(&self, identity: &str, grantee: Option<&str>) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
         let rows: Vec<(String, String, Option<i64>)> = self.runtime.block_on(async {
             sqlx::query_as(
                 "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
-                 WHERE g.identity_id = ? ORDER BY g.valid_from, g.id",
+                 WHERE g.identity_id = ?1 AND (?2 IS NULL OR g.grantee = ?2) ORDER BY g.valid_from, g.id",
             )
             .bind(identity)
+            .bind(grantee)
             .fetch_all(&self.pool)
             .await
         })?;
@@ -317,16 +324,7 @@ impl Registry {
     /// May `request.identity` be shown for this grantee, channel, use and
     /// context at `request.at`? Every answer is written to the audit log.
     pub fn check(&self, request: &Request, context: &Context) -> Result<Verdict, ConsentError> {
-        let rows: Vec<(String, String, Option<i64>)> = self.runtime.block_on(async {
-            sqlx::query_as(
-                "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
-                 WHERE g.identity_id = ? AND g.grantee = ? ORDER BY g.valid_from",
-            )
-            .bind(&request.identity)
-            .bind(&request.grantee)
-            .fetch_all(&self.pool)
-            .await
-        })?;
+        let grants = self.load_grants(&request.identity, Some(&request.grantee))?;
         // Allowed by the first grant that allows it; else refused for the
         // reason the last grant gave (a refusal names no grant).
         let mut verdict = Verdict {
@@ -334,13 +332,12 @@ impl Registry {
             grant: None,
             reason: format!("no grant to `{}`", request.grantee),
         };
-        for (id, body, revoked_at) in rows {
-            let grant: Grant = serde_json::from_str(&body).map_err(|e| ConsentError::Store(format!("{id}: {e}")))?;
+        for (grant, revoked_at) in grants {
             match refusal(&grant.terms, revoked_at, request) {
                 None => {
                     verdict = Verdict {
                         allowed: true,
-                        grant: Some(id),
+                        grant: Some(grant.id),
                         reason: "granted".into(),
                     };
                     break;

@@ -46,6 +46,11 @@ pub fn data_dir() -> PathBuf {
     home.join(".local/share/slate")
 }
 
+/// Where [`Identity::local`] keeps the local CA's certificate.
+pub(crate) fn local_ca(dir: &Path) -> PathBuf {
+    dir.join("signing").join("ca.pem")
+}
+
 /// When certificates made here are valid.
 #[derive(Debug, Clone, Copy)]
 pub struct Validity {
@@ -75,11 +80,7 @@ impl Identity {
     /// The local identity in `dir/signing/`, made there on first use.
     pub fn local(dir: &Path) -> Result<Identity, ProvenanceError> {
         let folder = dir.join("signing");
-        let (ca, chain, key) = (
-            folder.join("ca.pem"),
-            folder.join("chain.pem"),
-            folder.join("signer.key"),
-        );
+        let (ca, chain, key) = (local_ca(dir), folder.join("chain.pem"), folder.join("signer.key"));
         if !chain.exists() || !key.exists() || !ca.exists() {
             let made = Identity::make(Validity::default(), "Slate local signing CA", "Slate publisher")?;
             std::fs::create_dir_all(&folder).map_err(|e| file_error(&folder, e))?;
@@ -95,6 +96,14 @@ impl Identity {
             key_pem: read(&key)?,
             ca_pem: Some(read(&ca)?),
         })
+    }
+
+    /// Trust in this identity's own CA (none for a user-supplied chain).
+    pub fn trust(&self) -> crate::Trust {
+        match &self.ca_pem {
+            Some(pem) => crate::Trust::default().with(pem),
+            None => crate::Trust::default(),
+        }
     }
 
     /// A user-supplied chain (end entity first) and PKCS#8 key.

@@ -114,9 +114,18 @@ pub(crate) fn read_box(file: &mut std::fs::File, top: &TopBox) -> std::io::Resul
 pub(crate) fn ftyp_hash(path: &std::path::Path) -> Option<String> {
     let mut file = std::fs::File::open(path).ok()?;
     let tops = top_level(&mut file).ok()??;
-    let ftyp = tops.iter().find(|b| &b.kind == b"ftyp")?;
-    let bytes = read_box(&mut file, ftyp).ok()?;
-    Some(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    ftyp_hash_in(&mut file, &tops).ok()?
+}
+
+/// SHA-256 (hex) of the `ftyp` box among `tops`, if there is one.
+pub(crate) fn ftyp_hash_in(file: &mut std::fs::File, tops: &[TopBox]) -> std::io::Result<Option<String>> {
+    let Some(ftyp) = tops.iter().find(|b| &b.kind == b"ftyp") else {
+        return Ok(None);
+    };
+    let bytes = read_box(file, ftyp)?;
+    Ok(Some(
+        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect(),
+    ))
 }
 
 /// What is wrong with the C2PA manifest box among `tops`, if anything;

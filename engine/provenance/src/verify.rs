@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use c2pa::{Context, Reader};
 use serde::Serialize;
 
+use crate::error::{ProvenanceError, file_error};
+use crate::keys::local_ca;
 use crate::manifest::SLATE_ASSERTION;
 use crate::sign::offline;
 use crate::structure;
@@ -23,6 +25,21 @@ impl Trust {
             self.anchors_pem.push('\n');
         }
         self
+    }
+
+    /// Adds the CA certificates in a PEM file.
+    pub fn with_file(self, path: &Path) -> Result<Trust, ProvenanceError> {
+        let pem = std::fs::read_to_string(path).map_err(|e| file_error(path, e))?;
+        Ok(self.with(&pem))
+    }
+
+    /// Adds the local signing CA made in `dir` (see [`crate::Identity::local`]),
+    /// if one was made there.
+    pub fn with_local_ca(self, dir: &Path) -> Trust {
+        match std::fs::read_to_string(local_ca(dir)) {
+            Ok(pem) => self.with(&pem),
+            Err(_) => self,
+        }
     }
 }
 
@@ -125,11 +142,12 @@ fn context(trust: &Trust) -> Result<Context, c2pa::Error> {
 /// Verifies one file, or a fragmented MP4: an init segment and its
 /// fragments.
 pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Report {
-    let mut manifest_fault = None;
+    let mut holder = Holder::default();
     let files = std::iter::once(path).chain(fragments.into_iter().flatten().map(PathBuf::as_path));
     for (index, file) in files.enumerate() {
         match check_boxes(file, index == 0) {
-            Ok(Boxes::Fine(fault)) => manifest_fault = manifest_fault.or(fault),
+            Ok(Boxes::Whole(Some(found))) => holder = found,
+            Ok(Boxes::Whole(None)) => {}
             Ok(Boxes::CutShort) => {
                 let why = format!("{} ends inside a box: the file was cut short", file.display());
                 return Report::without_manifest(path, State::Truncated, Some(why));
@@ -153,7 +171,7 @@ pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Repo
         }
     });
     let mut report = match reader {
-        Ok(reader) => report(path, &reader, !trust.anchors_pem.is_empty(), manifest_fault),
+        Ok(reader) => report(path, &reader, !trust.anchors_pem.is_empty(), holder),
         Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing) => {
             Report::without_manifest(path, State::Unsigned, None)
         }
@@ -168,9 +186,18 @@ pub fn verify(path: &Path, fragments: Option<&[PathBuf]>, trust: &Trust) -> Repo
 }
 
 enum Boxes {
-    /// Whole, with what is wrong with its manifest box, if anything.
-    Fine(Option<String>),
+    /// Whole; for the file holding the manifest, what Slate found in it.
+    Whole(Option<Holder>),
     CutShort,
+}
+
+/// What Slate checks itself in the file that holds the manifest.
+#[derive(Default)]
+struct Holder {
+    /// What is wrong with its manifest box, if anything.
+    fault: Option<String>,
+    /// The SHA-256 of its `ftyp` box.
+    ftyp: Option<String>,
 }
 
 /// Walks an ISO BMFF file's top-level boxes (other formats pass) and, for
@@ -183,16 +210,19 @@ fn check_boxes(path: &Path, holds_manifest: bool) -> std::io::Result<Boxes> {
         )
     });
     if !bmff {
-        return Ok(Boxes::Fine(None));
+        return Ok(Boxes::Whole(None));
     }
     let mut file = std::fs::File::open(path)?;
     let Some(tops) = structure::top_level(&mut file)? else {
         return Ok(Boxes::CutShort);
     };
     if !holds_manifest {
-        return Ok(Boxes::Fine(None));
+        return Ok(Boxes::Whole(None));
     }
-    Ok(Boxes::Fine(structure::manifest_box_fault(&mut file, &tops)?))
+    Ok(Boxes::Whole(Some(Holder {
+        fault: structure::manifest_box_fault(&mut file, &tops)?,
+        ftyp: structure::ftyp_hash_in(&mut file, &tops)?,
+    })))
 }
 
 /// Slate's own failure codes, for what C2PA leaves unchecked
@@ -243,7 +273,7 @@ fn classify(failures: &[Status], validation: c2pa::ValidationState, anchored: bo
     }
 }
 
-fn report(path: &Path, reader: &Reader, anchored: bool, manifest_fault: Option<String>) -> Report {
+fn report(path: &Path, reader: &Reader, anchored: bool, holder: Holder) -> Report {
     let json: serde_json::Value = serde_json::from_str(&reader.json()).unwrap_or_default();
     let active = reader.active_label().unwrap_or_default();
     let manifest = &json["manifests"][active];
@@ -275,7 +305,7 @@ fn report(path: &Path, reader: &Reader, anchored: bool, manifest_fault: Option<S
             .collect()
     };
     let mut failures = statuses("failure");
-    if let Some(why) = manifest_fault {
+    if let Some(why) = holder.fault {
         failures.push(Status {
             code: MALFORMED.into(),
             url: None,
@@ -285,7 +315,7 @@ fn report(path: &Path, reader: &Reader, anchored: bool, manifest_fault: Option<S
     let slate = assertion(SLATE_ASSERTION);
     let signed_ftyp = slate.as_ref().and_then(|s| s["ftyp"].as_str().map(str::to_owned));
     if let Some(signed_ftyp) = signed_ftyp
-        && structure::ftyp_hash(path).as_deref() != Some(signed_ftyp.as_str())
+        && holder.ftyp.as_deref() != Some(signed_ftyp.as_str())
     {
         failures.push(Status {
             code: FTYP_MISMATCH.into(),

@@ -1,5 +1,5 @@
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -27,7 +27,7 @@ struct Settings {
 }
 
 /// What was decided about the input, once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Outcome {
     state: String,
     decision: Decision,
@@ -37,7 +37,8 @@ struct Outcome {
 
 pub struct C2paVerify {
     settings: Mutex<Settings>,
-    outcome: Mutex<Option<Outcome>>,
+    /// Shared with every buffer's probe call: the report is not copied.
+    outcome: Mutex<Option<Arc<Outcome>>>,
     overlay: Option<gst::Element>,
 }
 
@@ -133,7 +134,7 @@ impl ObjectImpl for C2paVerify {
             "policy" => path(&settings.policy),
             "policy-config" => settings.policy_config.to_value(),
             "trust-anchors" => path(&settings.trust_anchors),
-            "report" => outcome.map(|o| o.report).to_value(),
+            "report" => outcome.map(|o| o.report.clone()).to_value(),
             "decision" => outcome.map(|o| decision_name(o.decision)).to_value(),
             other => unreachable!("no property {other}"),
         }
@@ -237,6 +238,7 @@ impl C2paVerify {
             None => match self.check(pad) {
                 Ok(outcome) => {
                     self.apply(&outcome);
+                    let outcome = Arc::new(outcome);
                     *self.outcome.lock().unwrap() = Some(outcome.clone());
                     outcome
                 }
@@ -353,16 +355,7 @@ fn upstream_file(pad: &gst::Pad) -> Option<PathBuf> {
 fn trust(anchors: Option<&Path>) -> Result<slate_provenance::Trust, String> {
     let trust = slate_provenance::Trust::default();
     match anchors {
-        Some(path) => {
-            let pem = std::fs::read_to_string(path).map_err(|e| format!("trust-anchors {}: {e}", path.display()))?;
-            Ok(trust.with(&pem))
-        }
-        None => {
-            let local = slate_provenance::data_dir().join("signing/ca.pem");
-            Ok(match std::fs::read_to_string(local) {
-                Ok(pem) => trust.with(&pem),
-                Err(_) => trust,
-            })
-        }
+        Some(path) => trust.with_file(path).map_err(|e| format!("trust-anchors {e}")),
+        None => Ok(trust.with_local_ca(&slate_provenance::data_dir())),
     }
 }
