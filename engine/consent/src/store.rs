@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{ConsentError, invalid};
 use crate::model::{
@@ -52,6 +52,9 @@ impl Registry {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, a commit survives a crash of the process; a power
+            // cut may lose the last ones, never the file.
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true);
         let pool = runtime
             .block_on(SqlitePoolOptions::new().max_connections(4).connect_with(options))
@@ -139,6 +142,18 @@ impl Registry {
 
     pub fn identities(&self) -> Result<Vec<Identity>, ConsentError> {
         self.load_identities(None)
+    }
+
+    /// Changes whenever a person or a reference face is added: a gate
+    /// holding the faces in memory reloads them when it changes.
+    pub fn faces_version(&self) -> Result<(i64, i64), ConsentError> {
+        self.runtime.block_on(async {
+            Ok(sqlx::query_as(
+                "SELECT (SELECT count(*) FROM identities), (SELECT coalesce(max(rowid), 0) FROM embeddings)",
+            )
+            .fetch_one(&self.pool)
+            .await?)
+        })
     }
 
     /// One identity (`only`) or all, with their embeddings.
@@ -345,6 +360,22 @@ impl Registry {
                 Some(why) => verdict.reason = why,
             }
         }
+        self.log(context, Some(&request.identity), &verdict)?;
+        Ok(verdict)
+    }
+
+    /// Logs a face that matched nobody in the registry, refused for
+    /// `reason`.
+    pub fn log_unknown(&self, context: &Context, reason: &str) -> Result<(), ConsentError> {
+        let verdict = Verdict {
+            allowed: false,
+            grant: None,
+            reason: reason.to_owned(),
+        };
+        self.log(context, None, &verdict)
+    }
+
+    fn log(&self, context: &Context, identity: Option<&str>, verdict: &Verdict) -> Result<(), ConsentError> {
         self.runtime.block_on(async {
             sqlx::query(
                 "INSERT INTO audit (at, checker, media, frames, identity_id, grant_id, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -353,14 +384,14 @@ impl Registry {
             .bind(context.checker)
             .bind(context.media)
             .bind(context.frames)
-            .bind(&request.identity)
+            .bind(identity)
             .bind(&verdict.grant)
             .bind(verdict.allowed)
             .bind(&verdict.reason)
             .execute(&self.pool)
             .await
         })?;
-        Ok(verdict)
+        Ok(())
     }
 
     /// The last `limit` audit entries, oldest first.

@@ -10,7 +10,8 @@
 //! `luastage` (calls a sandboxed Lua script for every buffer) and
 //! `onnxinfer` (runs an ONNX model on frames, objects or audio), the C2PA
 //! signing sinks `c2pasink` (a finished file) and `c2pahlssink` (live HLS,
-//! every segment signed as written) and the ingest check `c2paverify`.
+//! every segment signed as written), the ingest check `c2paverify` and
+//! `consentgate` (only people who allowed it are shown).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -19,6 +20,7 @@ use gst::prelude::*;
 pub mod c2pahlssink;
 pub mod c2pasink;
 pub mod c2paverify;
+pub mod consentgate;
 pub mod luastage;
 mod meta;
 pub mod metalog;
@@ -63,6 +65,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     c2pasink::register(plugin)?;
     c2pahlssink::register(plugin)?;
     c2paverify::register(plugin)?;
+    consentgate::register(plugin)?;
     Ok(())
 }
 

@@ -149,6 +149,13 @@ fn from_pipeline(element: &gst::Element, story: &mut Story) {
                 "shot": text("shot"),
                 "cues": text("cues"),
             })),
+            "consentgate" => {
+                for grant in e.property::<Vec<String>>("grants") {
+                    if !story.grants.contains(&grant) {
+                        story.grants.push(grant);
+                    }
+                }
+            }
             "filesrc" => {
                 if let Some(location) = text("location") {
                     let path = PathBuf::from(location);

@@ -14,6 +14,7 @@
 //! ```
 
 mod error;
+pub mod faces;
 pub mod manifest;
 mod pool;
 pub mod postprocess;
