@@ -222,3 +222,72 @@ fn bad_input_names_what_is_wrong() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("`later` is not a time"), "{stderr}");
 }
+
+/// One HTTP/1.1 request to `address`; the status and the JSON reply.
+fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(json).unwrap_or_default())
+}
+
+#[test]
+fn slate_serve_answers_on_loopback_behind_its_token() {
+    use std::io::BufRead;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let output = slate_with_data(dir, &dir.join("data"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr.contains("not a loopback address"), "{stderr}");
+
+    let mut server = slate_with_data(dir, &dir.join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let address = started["listening"].as_str().unwrap().to_owned();
+    let token_file = std::path::PathBuf::from(started["token_file"].as_str().unwrap());
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let (status, reply) = http(&address, "GET", "/v1/consent/identities", None, "");
+    assert_eq!((status, reply["field"].as_str()), (401, Some("authorization")));
+    let (status, reply) = http(&address, "GET", "/v1/consent/identities", Some(token.trim()), "");
+    assert_eq!((status, reply), (200, serde_json::json!([])));
+    let (status, reply) = http(
+        &address,
+        "POST",
+        "/v1/consent/grants",
+        Some(token.trim()),
+        "{\"body\": 3}",
+    );
+    assert_eq!((status, reply["field"].as_str()), (400, Some("body")), "{reply}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

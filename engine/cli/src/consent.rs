@@ -99,6 +99,17 @@ fn parse_time(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{text}` is not a time: give seconds since the epoch or `now`"))
 }
 
+/// The registry at `db`, or consent.sqlite in the Slate data directory.
+pub fn open_registry(db: Option<PathBuf>) -> Result<Registry, Failure> {
+    let db = db.unwrap_or_else(|| slate_provenance::data_dir().join("consent.sqlite"));
+    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| parent.display().to_string())
+            .map_err(Failure::Runtime)?;
+    }
+    Registry::open(&db).map_err(|e| Failure::Runtime(e.into()))
+}
+
 fn print(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Runtime(e.into()))?;
     crate::out(&text);
@@ -112,15 +123,7 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
         key.save(file).map_err(bad)?;
         return print(&serde_json::json!({ "file": file, "public_key": key.public_hex() }));
     }
-    let db = args
-        .db
-        .unwrap_or_else(|| slate_provenance::data_dir().join("consent.sqlite"));
-    if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| parent.display().to_string())
-            .map_err(Failure::Runtime)?;
-    }
-    let registry = Registry::open(&db).map_err(|e| Failure::Runtime(e.into()))?;
+    let registry = open_registry(args.db)?;
     match args.command {
         ConsentCommand::Key { .. } => unreachable!("handled above"),
         ConsentCommand::Register { name, key, photos } => {
@@ -170,22 +173,9 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
         }
         ConsentCommand::List { identity: None } => {
             let identities = registry.identities().map_err(bad)?;
-            let listed: Vec<_> = identities
-                .iter()
-                .map(|i| serde_json::json!({ "id": i.id, "name": i.name, "photos": i.embeddings.len() }))
-                .collect();
-            print(&listed)
+            print(&identities.iter().map(|i| i.summary()).collect::<Vec<_>>())
         }
-        ConsentCommand::List { identity: Some(id) } => {
-            registry.identity(&id).map_err(bad)?;
-            let grants: Vec<_> = registry
-                .grants(&id)
-                .map_err(bad)?
-                .into_iter()
-                .map(|(grant, revoked_at)| serde_json::json!({ "grant": grant, "revoked_at": revoked_at }))
-                .collect();
-            print(&grants)
-        }
+        ConsentCommand::List { identity: Some(id) } => print(&registry.grants(&id).map_err(bad)?),
         ConsentCommand::Check {
             identity,
             grantee,

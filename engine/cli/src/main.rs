@@ -19,6 +19,7 @@ mod consent;
 mod inspect;
 mod live;
 mod provenance;
+mod serve;
 
 #[global_allocator]
 static ALLOCATOR: alloc::HugeBlocks = alloc::HugeBlocks;
@@ -91,6 +92,8 @@ enum Command {
     /// The identity-rights registry: keys, people, grants, revocations,
     /// checks and the audit log.
     Consent(consent::ConsentArgs),
+    /// Serve the local HTTP API (the consent registry), behind a token.
+    Serve(serve::ServeArgs),
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -178,6 +181,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => provenance::sign(args),
         Command::Verify(args) => provenance::verify(args),
         Command::Consent(args) => consent::consent(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Bench { what } => bench::bench(what),
     };
     match result {

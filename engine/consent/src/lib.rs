@@ -17,7 +17,9 @@ mod store;
 
 pub use error::ConsentError;
 pub use keys::IdentityKey;
-pub use model::{AuditEntry, Grant, Identity, Request, Revocation, Signed, Terms, Verdict};
+pub use model::{
+    AuditEntry, Grant, GrantRecord, Identity, IdentitySummary, Request, Revocation, Signed, Terms, Verdict, hex_decode,
+};
 pub use store::{Context, Registry};
 
 /// Seconds since the Unix epoch, the registry's clock.

@@ -18,6 +18,38 @@ pub struct Identity {
     pub updated_at: i64,
 }
 
+impl Identity {
+    /// The identity as it is listed: the key as hex, how many photos.
+    pub fn summary(&self) -> IdentitySummary {
+        IdentitySummary {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            public_key: hex(&self.public_key),
+            photos: self.embeddings.len(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// A registered person as listed, without the face embeddings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentitySummary {
+    pub id: String,
+    pub name: String,
+    pub public_key: String,
+    pub photos: usize,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A grant as listed: with when it was revoked, if it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantRecord {
+    pub grant: Grant,
+    pub revoked_at: Option<i64>,
+}
+
 /// What a grant allows: who, where, how, when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Terms {
@@ -138,7 +170,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub(crate) fn hex_decode(text: &str) -> Option<Vec<u8>> {
+/// Bytes from hex digits; None unless it is an even number of them.
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }

@@ -10,7 +10,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::error::{ConsentError, invalid};
 use crate::model::{
-    AuditEntry, GRANT_KIND, Grant, Identity, REVOCATION_KIND, Request, Revocation, Signed, Terms, Verdict, hex,
+    AuditEntry, GRANT_KIND, Grant, GrantRecord, Identity, REVOCATION_KIND, Request, Revocation, Signed, Terms, Verdict,
+    hex,
 };
 
 /// The schema, one migration per version (`PRAGMA user_version`).
@@ -253,8 +254,13 @@ impl Registry {
     }
 
     /// An identity's grants, each with when it was revoked, if it was.
-    pub fn grants(&self, identity: &str) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
-        self.load_grants(identity, None)
+    pub fn grants(&self, identity: &str) -> Result<Vec<GrantRecord>, ConsentError> {
+        self.identity(identity)?;
+        Ok(self
+            .load_grants(identity, None)?
+            .into_iter()
+            .map(|(grant, revoked_at)| GrantRecord { grant, revoked_at })
+            .collect())
     }
 
     /// An identity's grants (to `grantee` only, if given), in the order
@@ -341,12 +347,13 @@ impl Registry {
     pub fn check(&self, request: &Request, context: &Context) -> Result<Verdict, ConsentError> {
         let grants = self.load_grants(&request.identity, Some(&request.grantee))?;
         // Allowed by the first grant that allows it; else refused for the
-        // reason the last grant gave (a refusal names no grant).
+        // reason of the grant that came closest (a refusal names no grant).
         let mut verdict = Verdict {
             allowed: false,
             grant: None,
             reason: format!("no grant to `{}`", request.grantee),
         };
+        let mut closest = None;
         for (grant, revoked_at) in grants {
             match refusal(&grant.terms, revoked_at, request) {
                 None => {
@@ -357,7 +364,11 @@ impl Registry {
                     };
                     break;
                 }
-                Some(why) => verdict.reason = why,
+                Some((stage, why)) if closest.is_none_or(|c| stage >= c) => {
+                    closest = Some(stage);
+                    verdict.reason = why;
+                }
+                Some(_) => {}
             }
         }
         self.log(context, Some(&request.identity), &verdict)?;
@@ -422,25 +433,27 @@ impl Registry {
     }
 }
 
-/// Why `terms` (revoked at `revoked_at`, if ever) do not allow `request`.
-fn refusal(terms: &Terms, revoked_at: Option<i64>, request: &Request) -> Option<String> {
-    if let Some(at) = revoked_at.filter(|&at| at <= request.at) {
-        return Some(format!("revoked at {at}"));
-    }
-    if request.at < terms.valid_from {
-        return Some(format!("not valid before {}", terms.valid_from));
-    }
-    if request.at >= terms.valid_until {
-        return Some(format!("expired at {}", terms.valid_until));
-    }
+/// Why `terms` (revoked at `revoked_at`, if ever) do not allow `request`,
+/// with how far it got: scope (channel, use, context) first, then time,
+/// then revocation, so a refusal names what stopped the closest grant.
+fn refusal(terms: &Terms, revoked_at: Option<i64>, request: &Request) -> Option<(u8, String)> {
     if !terms.channels.iter().any(|c| c == "*" || *c == request.channel) {
-        return Some(format!("channel `{}` not granted", request.channel));
+        return Some((0, format!("channel `{}` not granted", request.channel)));
     }
     if !terms.uses.contains(&request.use_) {
-        return Some(format!("use `{}` not granted", request.use_));
+        return Some((1, format!("use `{}` not granted", request.use_)));
     }
     if let Some(tag) = request.context.iter().find(|tag| terms.forbidden.contains(tag)) {
-        return Some(format!("context `{tag}` forbidden"));
+        return Some((2, format!("context `{tag}` forbidden")));
+    }
+    if request.at < terms.valid_from {
+        return Some((3, format!("not valid before {}", terms.valid_from)));
+    }
+    if request.at >= terms.valid_until {
+        return Some((4, format!("expired at {}", terms.valid_until)));
+    }
+    if let Some(at) = revoked_at.filter(|&at| at <= request.at) {
+        return Some((5, format!("revoked at {at}")));
     }
     None
 }

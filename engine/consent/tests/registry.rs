@@ -142,7 +142,7 @@ fn a_revocation_wins_from_its_moment_on_and_the_grant_cannot_come_back() {
 
     // Replayed after revocation: refused; and revoking twice is refused.
     let grants = f.registry.grants(&f.id).unwrap();
-    assert_eq!((grants.len(), grants[0].1), (1, Some(t0 + 100)));
+    assert_eq!((grants.len(), grants[0].revoked_at), (1, Some(t0 + 100)));
     let replay = f.registry.add_grant(&grant).unwrap_err().to_string();
     assert!(replay.contains("was revoked at"), "{replay}");
     let twice = f

@@ -30,7 +30,9 @@ struct Photo {
 }
 
 fn photo(name: &str) -> Photo {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/faces").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/faces")
+        .join(name);
     let bytes = std::fs::read(&path).unwrap();
     // Binary PPM as ffmpeg writes it: "P6\n<w> <h>\n255\n" then RGB.
     let mut fields = Vec::new();
@@ -149,7 +151,9 @@ fn scene(count: usize) -> Scene {
     for i in 0..count {
         let grace_at = at(20 + 2 * i, 30);
         let collins_at = at(360, 60);
-        scene.frames.push(frame_with(&[(&hopper, grace_at), (&eileen, collins_at)]));
+        scene
+            .frames
+            .push(frame_with(&[(&hopper, grace_at), (&eileen, collins_at)]));
         let shift = |b: [f32; 4], p: Placed| [b[0] + p.x as f32, b[1] + p.y as f32, b[2], b[3]];
         scene.grace.push(shift(grace_box, grace_at));
         scene.collins.push(shift(collins_box, collins_at));
@@ -261,7 +265,11 @@ struct Counts {
 }
 
 fn run(scene: &Scene, raw: &Path, people: &People, extra: &str) -> Counts {
-    let p = pipeline(&format!("{} ! {} ! fakesink name=out", source(raw, 10), gate(people, extra)));
+    let p = pipeline(&format!(
+        "{} ! {} ! fakesink name=out",
+        source(raw, 10),
+        gate(people, extra)
+    ));
     let out = collect(&p);
     play_to_eos(&p, |_| {});
     let out = out.lock().unwrap();
@@ -282,10 +290,18 @@ fn run(scene: &Scene, raw: &Path, people: &People, extra: &str) -> Counts {
             Some(Value::TextList(grants)) => grants.clone(),
             other => panic!("frame {i}: consent.grants is {other:?}"),
         });
-        counts
-            .actions
-            .push(record.get("consent.action").and_then(Value::as_text).unwrap().to_owned());
-        assert_eq!(record.objects().iter().filter(|o| o.label == "face").count(), 2, "frame {i}: two faces");
+        counts.actions.push(
+            record
+                .get("consent.action")
+                .and_then(Value::as_text)
+                .unwrap()
+                .to_owned(),
+        );
+        assert_eq!(
+            record.objects().iter().filter(|o| o.label == "face").count(),
+            2,
+            "frame {i}: two faces"
+        );
     }
     counts
 }
@@ -300,13 +316,28 @@ fn the_default_threshold_separates_the_test_set() {
     let changes = [
         at(0, 0),
         at(300, 40),
-        Placed { scale: 0.7, ..at(100, 100) },
-        Placed { scale: 1.15, ..at(10, 0) },
-        Placed { mirror: true, ..at(200, 20) },
-        Placed { gain: 0.6, ..at(50, 50) },
+        Placed {
+            scale: 0.7,
+            ..at(100, 100)
+        },
+        Placed {
+            scale: 1.15,
+            ..at(10, 0)
+        },
+        Placed {
+            mirror: true,
+            ..at(200, 20)
+        },
+        Placed {
+            gain: 0.6,
+            ..at(50, 50)
+        },
     ];
     let embed = |p: &Photo| -> Vec<Vec<f32>> {
-        changes.iter().map(|c| one_face(&finder, &frame_with(&[(p, *c)])).1).collect()
+        changes
+            .iter()
+            .map(|c| one_face(&finder, &frame_with(&[(p, *c)])).1)
+            .collect()
     };
     let (grace, collins) = (embed(&hopper), embed(&eileen));
     let mut same = Vec::new();
@@ -323,7 +354,11 @@ fn the_default_threshold_separates_the_test_set() {
     }
     let max_different = different.iter().cloned().fold(f32::MIN, f32::max);
     let min_same = same.iter().cloned().fold(f32::MAX, f32::min);
-    println!("ROC over {} same-person and {} different-person pairs:", same.len(), different.len());
+    println!(
+        "ROC over {} same-person and {} different-person pairs:",
+        same.len(),
+        different.len()
+    );
     for threshold in [0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8] {
         let tpr = same.iter().filter(|&&s| s >= threshold).count() as f32 / same.len() as f32;
         let fpr = different.iter().filter(|&&s| s >= threshold).count() as f32 / different.len() as f32;
@@ -345,11 +380,27 @@ fn people_pass_only_with_a_grant_for_this_grantee_channel_use_and_moment() {
     let far = now + 3600;
     type Setup = fn(&People, i64, i64);
     let cases: [(&str, Setup, bool); 7] = [
-        ("valid grant", |p, now, far| grant(p, "g", terms(&["web"], &["cameo"], now - 60, far)), true),
+        (
+            "valid grant",
+            |p, now, far| grant(p, "g", terms(&["web"], &["cameo"], now - 60, far)),
+            true,
+        ),
         ("no grant", |_, _, _| {}, false),
-        ("expired grant", |p, now, _| grant(p, "g", terms(&["web"], &["cameo"], now - 600, now - 60)), false),
-        ("grant for another channel", |p, now, far| grant(p, "g", terms(&["tv"], &["cameo"], now - 60, far)), false),
-        ("grant for another use", |p, now, far| grant(p, "g", terms(&["*"], &["remix"], now - 60, far)), false),
+        (
+            "expired grant",
+            |p, now, _| grant(p, "g", terms(&["web"], &["cameo"], now - 600, now - 60)),
+            false,
+        ),
+        (
+            "grant for another channel",
+            |p, now, far| grant(p, "g", terms(&["tv"], &["cameo"], now - 60, far)),
+            false,
+        ),
+        (
+            "grant for another use",
+            |p, now, far| grant(p, "g", terms(&["*"], &["remix"], now - 60, far)),
+            false,
+        ),
         (
             "revoked grant",
             |p, now, far| {
@@ -358,7 +409,11 @@ fn people_pass_only_with_a_grant_for_this_grantee_channel_use_and_moment() {
             },
             false,
         ),
-        ("grant not yet valid", |p, now, far| grant(p, "g", terms(&["web"], &["cameo"], now + 600, far)), false),
+        (
+            "grant not yet valid",
+            |p, now, far| grant(p, "g", terms(&["web"], &["cameo"], now + 600, far)),
+            false,
+        ),
     ];
     for (name, setup, allowed) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -369,27 +424,51 @@ fn people_pass_only_with_a_grant_for_this_grantee_channel_use_and_moment() {
         let counts = run(&scene, &raw, &people, "interval=5 unknown-policy=pass");
         let frames = scene.frames.len();
         if allowed {
-            assert_eq!((counts.grace, counts.untouched), (0, frames), "{name}: Grace shown in every frame");
+            assert_eq!(
+                (counts.grace, counts.untouched),
+                (0, frames),
+                "{name}: Grace shown in every frame"
+            );
             assert!(counts.grants.iter().all(|g| g == &["g"]), "{name}: {:?}", counts.grants);
         } else {
             assert_eq!(counts.grace, frames, "{name}: Grace blurred in every frame");
             assert!(counts.grants.iter().all(Vec::is_empty), "{name}: {:?}", counts.grants);
-            assert!(counts.actions.iter().all(|a| a == "blur"), "{name}: {:?}", counts.actions);
+            assert!(
+                counts.actions.iter().all(|a| a == "blur"),
+                "{name}: {:?}",
+                counts.actions
+            );
         }
-        assert_eq!(counts.collins, 0, "{name}: the unknown face follows unknown-policy=pass");
+        assert_eq!(
+            counts.collins, 0,
+            "{name}: the unknown face follows unknown-policy=pass"
+        );
         // Every check is in the audit log: 4 checks of 2 faces.
         let audit = people.registry.audit(100).unwrap();
         assert_eq!(audit.len(), 8, "{name}");
-        let grace_checks: Vec<_> = audit.iter().filter(|e| e.identity.as_deref() == Some(&people.grace)).collect();
+        let grace_checks: Vec<_> = audit
+            .iter()
+            .filter(|e| e.identity.as_deref() == Some(&people.grace))
+            .collect();
         assert_eq!(grace_checks.len(), 4, "{name}");
-        assert!(grace_checks.iter().all(|e| e.allowed == allowed), "{name}: {grace_checks:?}");
+        assert!(
+            grace_checks.iter().all(|e| e.allowed == allowed),
+            "{name}: {grace_checks:?}"
+        );
         assert_eq!(grace_checks[1].frames, "5-9");
-        assert!(grace_checks[0].checker.starts_with("consentgate:gate"), "{:?}", grace_checks[0]);
+        assert!(
+            grace_checks[0].checker.starts_with("consentgate:gate"),
+            "{:?}",
+            grace_checks[0]
+        );
     }
 }
 
 fn grant(people: &People, id: &str, terms: Terms) {
-    people.registry.add_grant(&people.key.grant(id, &people.grace, terms)).unwrap();
+    people
+        .registry
+        .add_grant(&people.key.grant(id, &people.grace, terms))
+        .unwrap();
 }
 
 #[test]
@@ -402,11 +481,24 @@ fn forbidden_contexts_unknown_faces_block_and_flag() {
     grant(&people, "g", terms(&["web"], &["cameo"], now - 60, now + 3600));
 
     let frames = scene.frames.len();
-    let counts = run(&scene, &raw, &people, "interval=2 context=news,politics unknown-policy=pass");
-    assert_eq!((counts.grace, counts.collins), (frames, 0), "a forbidden context refuses");
+    let counts = run(
+        &scene,
+        &raw,
+        &people,
+        "interval=2 context=news,politics unknown-policy=pass",
+    );
+    assert_eq!(
+        (counts.grace, counts.collins),
+        (frames, 0),
+        "a forbidden context refuses"
+    );
 
     let counts = run(&scene, &raw, &people, "interval=3 unknown-policy=blur");
-    assert_eq!((counts.grace, counts.collins), (0, frames), "unknown faces blurred, Grace shown");
+    assert_eq!(
+        (counts.grace, counts.collins),
+        (0, frames),
+        "unknown faces blurred, Grace shown"
+    );
     assert!(counts.grants.iter().all(|g| g == &["g"]));
 
     let counts = run(&scene, &raw, &people, "interval=3 unknown-policy=block");
@@ -433,7 +525,11 @@ fn forbidden_contexts_unknown_faces_block_and_flag() {
     }
     p.set_state(gst::State::Null).unwrap();
     let out = out.lock().unwrap();
-    assert!(out.iter().zip(&scene.frames).all(|((pixels, ..), input)| pixels == input));
+    assert!(
+        out.iter()
+            .zip(&scene.frames)
+            .all(|((pixels, ..), input)| pixels == input)
+    );
     assert_eq!(warnings.len(), 2, "two checks of 10 frames, one unknown face each");
     let details = warnings[0].as_ref().unwrap();
     assert_eq!(details.get::<String>("reason").unwrap(), "not in the registry");
@@ -503,13 +599,22 @@ fn a_revocation_counts_from_the_next_check_of_a_live_run() {
             before += 1;
         }
         if *when > revoked + one_check + slack {
-            assert!(blurred, "frame {i}, {:?} after the revocation, is blurred", *when - revoked);
+            assert!(
+                blurred,
+                "frame {i}, {:?} after the revocation, is blurred",
+                *when - revoked
+            );
             after += 1;
         }
     }
     assert!(before >= 10 && after >= 15, "{before} frames before, {after} after");
     assert!(
-        people.registry.audit(1000).unwrap().iter().any(|e| e.reason.starts_with("revoked at")),
+        people
+            .registry
+            .audit(1000)
+            .unwrap()
+            .iter()
+            .any(|e| e.reason.starts_with("revoked at")),
         "the audit log shows the refusal"
     );
 }
@@ -521,7 +626,11 @@ fn grant_ids_of_the_people_shown_go_into_the_manifest() {
     let raw = write_raw(&scene, dir.path());
     let people = people(dir.path(), &scene);
     let now = slate_consent::now();
-    grant(&people, "grace-cameo-2026", terms(&["web"], &["cameo"], now - 60, now + 3600));
+    grant(
+        &people,
+        "grace-cameo-2026",
+        terms(&["web"], &["cameo"], now - 60, now + 3600),
+    );
     let identity = slate_provenance::Identity::local(dir.path()).unwrap();
     let signing = dir.path().join("signing");
     let output = dir.path().join("out.mp4");
@@ -539,7 +648,10 @@ fn grant_ids_of_the_people_shown_go_into_the_manifest() {
     let trust = slate_provenance::Trust::default().with(identity.ca_pem.as_deref().unwrap());
     let report = slate_provenance::verify(&output, None, &trust);
     assert_eq!(report.state, slate_provenance::State::Trusted, "{report:#?}");
-    assert_eq!(report.slate.as_ref().unwrap()["grants"], serde_json::json!(["grace-cameo-2026"]));
+    assert_eq!(
+        report.slate.as_ref().unwrap()["grants"],
+        serde_json::json!(["grace-cameo-2026"])
+    );
 }
 
 #[test]

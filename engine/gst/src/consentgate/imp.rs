@@ -5,8 +5,8 @@ use std::sync::{LazyLock, Mutex};
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_video::prelude::*;
 use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
 use slate_consent::{Context, Identity, Registry, Request};
 use slate_meta::{BoundingBox, Value};
 use slate_onnx::faces::{FaceFinder, cosine};
@@ -18,13 +18,8 @@ use super::{DEFAULT_THRESHOLD, Policy};
 use crate::SlateMeta;
 use crate::onnxinfer::ExecutionProvider;
 
-static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new(
-        "consentgate",
-        gst::DebugColorFlags::empty(),
-        Some("Slate consent gate"),
-    )
-});
+static CAT: LazyLock<gst::DebugCategory> =
+    LazyLock::new(|| gst::DebugCategory::new("consentgate", gst::DebugColorFlags::empty(), Some("Slate consent gate")));
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -111,7 +106,11 @@ impl ObjectImpl for ConsentGate {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let text = |name: &str, nick: &str, blurb: &str| {
-                glib::ParamSpecString::builder(name).nick(nick).blurb(blurb).mutable_ready().build()
+                glib::ParamSpecString::builder(name)
+                    .nick(nick)
+                    .blurb(blurb)
+                    .mutable_ready()
+                    .build()
             };
             vec![
                 text("registry", "Registry", "The consent registry file (slate consent --db)"),
@@ -283,7 +282,10 @@ impl BaseTransformImpl for ConsentGate {
         let s = self.settings.lock().unwrap().clone();
         let settings_error = |what: String| gst::error_msg!(gst::LibraryError::Settings, ("{what}"));
         let path = s.registry.ok_or_else(|| {
-            settings_error("consentgate needs the consent registry (property `registry`): the file `slate consent --db` uses".into())
+            settings_error(
+                "consentgate needs the consent registry (property `registry`): the file `slate consent --db` uses"
+                    .into(),
+            )
         })?;
         if !path.is_file() {
             return Err(settings_error(format!(
@@ -339,7 +341,12 @@ impl BaseTransformImpl for ConsentGate {
             gst_video::VideoFormat::Rgbx => PixelFormat::Rgbx,
             gst_video::VideoFormat::Bgra => PixelFormat::Bgra,
             gst_video::VideoFormat::Bgrx => PixelFormat::Bgrx,
-            other => return Err(gst::loggable_error!(CAT, "consentgate takes RGBA, RGBx, BGRA or BGRx, not {other:?}")),
+            other => {
+                return Err(gst::loggable_error!(
+                    CAT,
+                    "consentgate takes RGBA, RGBx, BGRA or BGRx, not {other:?}"
+                ));
+            }
         };
         let mut state = self.state.lock().unwrap();
         let state = state
@@ -400,7 +407,12 @@ impl BaseTransformImpl for ConsentGate {
                     _ => None,
                 },
             };
-            let action = state.tracks.iter().map(|t| t.about.action).max().unwrap_or(Policy::Pass);
+            let action = state
+                .tracks
+                .iter()
+                .map(|t| t.about.action)
+                .max()
+                .unwrap_or(Policy::Pass);
             if action == Policy::Block {
                 pixels.black();
             } else {
@@ -495,14 +507,21 @@ impl ConsentGate {
                         name: Some(person.name.clone()),
                         similarity,
                         score: d.score,
-                        action: if verdict.allowed { Policy::Pass } else { s.policy.max(Policy::Flag) },
+                        action: if verdict.allowed {
+                            Policy::Pass
+                        } else {
+                            s.policy.max(Policy::Flag)
+                        },
                         grant: verdict.grant,
                         reason: verdict.reason,
                     }
                 }
                 best => {
                     let reason = "not in the registry";
-                    state.registry.log_unknown(&context, reason).map_err(|e| e.to_string())?;
+                    state
+                        .registry
+                        .log_unknown(&context, reason)
+                        .map_err(|e| e.to_string())?;
                     Seen {
                         identity: None,
                         name: None,

@@ -95,7 +95,10 @@ mod tests {
             }
         }
         // Cells of 4x4 (24 / 6): every pixel of a cell is the same.
-        assert_eq!(data[(8 * width + 10) * 4..(8 * width + 11) * 4], data[(11 * width + 13) * 4..(11 * width + 14) * 4]);
+        assert_eq!(
+            data[(8 * width + 10) * 4..(8 * width + 11) * 4],
+            data[(11 * width + 13) * 4..(11 * width + 14) * 4]
+        );
         assert_ne!(data, original);
     }
 

@@ -1,0 +1,77 @@
+//! `slate serve`: the local HTTP API (see the slate-server crate).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+
+use crate::Failure;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Where to listen (port 0: any free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    listen: SocketAddr,
+    /// Listen on an address other machines can reach.
+    #[arg(long)]
+    public: bool,
+    /// The consent registry file (default: consent.sqlite in the Slate data directory).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// The file with the API token (default: api-token in the Slate data
+    /// directory, made on first run, readable by its owner only).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+}
+
+pub fn serve(args: ServeArgs) -> Result<(), Failure> {
+    if !args.listen.ip().is_loopback() && !args.public {
+        return Err(Failure::BadInput(anyhow!(
+            "--listen {}: not a loopback address; add --public to serve other machines",
+            args.listen
+        )));
+    }
+    let token_file = args
+        .token_file
+        .unwrap_or_else(|| slate_provenance::data_dir().join("api-token"));
+    let token = token(&token_file).map_err(Failure::BadInput)?;
+    let registry = crate::consent::open_registry(args.db)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    runtime
+        .block_on(async {
+            let listener = tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("--listen {}", args.listen))?;
+            let address = listener.local_addr()?;
+            crate::out(&serde_json::json!({ "listening": address, "token_file": token_file }).to_string());
+            tracing::info!("serving http://{address}/v1/ (Ctrl-C stops)");
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            slate_server::serve(listener, slate_server::router(registry, token), stop).await?;
+            anyhow::Ok(())
+        })
+        .map_err(Failure::Runtime)
+}
+
+/// The token in `path`, made there first if there is none.
+fn token(path: &Path) -> anyhow::Result<slate_server::Token> {
+    if !path.exists() {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
+        }
+        slate_server::Token::write_new(path)
+            .with_context(|| format!("{}: cannot make an API token", path.display()))?;
+        tracing::info!("made an API token in {}", path.display());
+    }
+    let secret = std::fs::read_to_string(path).with_context(|| format!("--token-file {}", path.display()))?;
+    anyhow::ensure!(
+        secret.trim().len() >= 16,
+        "--token-file {}: a token needs at least 16 characters",
+        path.display()
+    );
+    Ok(slate_server::Token::new(&secret))
+}

@@ -1,0 +1,53 @@
+//! Slate's local HTTP API: axum on tokio, bound to loopback by default,
+//! every route but `/v1/health` behind a bearer token (kept as its SHA-256,
+//! compared in constant time). Today it serves the consent registry; the
+//! access-control work adds invites, accounts and rate limits here.
+//!
+//! Every body is parsed strictly (unknown fields refused) and every
+//! refusal is a 4xx whose JSON names the field: `{"error", "field"}`.
+
+mod consent;
+mod error;
+mod token;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use slate_consent::Registry;
+
+pub use error::ApiError;
+pub use token::Token;
+
+/// What the handlers share.
+#[derive(Clone)]
+struct App {
+    registry: Arc<Registry>,
+    token: Arc<Token>,
+}
+
+/// The API's routes over `registry`, behind `token`.
+pub fn router(registry: Registry, token: Token) -> Router {
+    let app = App {
+        registry: Arc::new(registry),
+        token: Arc::new(token),
+    };
+    Router::new()
+        .nest("/v1/consent", consent::routes())
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), token::require))
+        .route(
+            "/v1/health",
+            get(|| async { axum::Json(serde_json::json!({ "ok": true })) }),
+        )
+        .fallback(|| async { ApiError::not_found("path", "no such route; see /v1/consent/...") })
+        .with_state(app)
+}
+
+/// Serves `router` on `listener` until `stop` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(stop).await
+}
