@@ -42,6 +42,16 @@ pub enum Bench {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// The consent gate at 1280x720 with one and four faces, next to the
+    /// bare face detector.
+    Consent {
+        /// Seconds (about) per case.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// The folder with the face photos.
+        #[arg(long, default_value = "tests/fixtures/faces")]
+        faces: std::path::PathBuf,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -56,6 +66,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Wasm { seconds } => crate::bench_wasm::run(seconds).map_err(Failure::Runtime),
         Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
         Bench::Onnx { seconds } => crate::bench_onnx::run(seconds).map_err(Failure::Runtime),
+        Bench::Consent { seconds, faces } => crate::bench_consent::run(seconds, &faces).map_err(Failure::Runtime),
         Bench::C2pa { sizes, rounds } => crate::bench_c2pa::run(&sizes, rounds).map_err(Failure::Runtime),
     }
 }

@@ -212,7 +212,7 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
 
 /// The face embedding of the one face in `photo`, through the same
 /// detector and recogniser pipelines use (`onnxinfer`).
-fn face_embedding(photo: &Path) -> anyhow::Result<Vec<f32>> {
+pub(crate) fn face_embedding(photo: &Path) -> anyhow::Result<Vec<f32>> {
     anyhow::ensure!(photo.is_file(), "{}: no such photo", photo.display());
     let line = format!(
         "filesrc location=\"{}\" ! decodebin ! imagefreeze num-buffers=1 ! videoconvert ! video/x-raw,format=RGBx \

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 mod alloc;
 mod bench;
 mod bench_c2pa;
+mod bench_consent;
 mod bench_onnx;
 mod bench_wasm;
 mod consent;

@@ -33,11 +33,13 @@ pub struct FaceFinder {
 impl FaceFinder {
     /// Opens `detector` and `recogniser` (models.toml names or files) with
     /// the provider, threads and session id of `options` (its `model` is
-    /// ignored; session ids get `-detect` / `-embed` appended).
+    /// ignored; session ids get `-detect` / `-embed` appended). The two take
+    /// turns, so their threads do not spin between runs.
     pub fn open(detector: &str, recogniser: &str, options: &Options) -> Result<FaceFinder, OnnxError> {
         let with = |model: &str, suffix: &str| Options {
             model: model.to_owned(),
             session_id: options.session_id.as_ref().map(|id| format!("{id}-{suffix}")),
+            spin: false,
             ..options.clone()
         };
         let detector = open(&with(detector, "detect"))?;

@@ -26,6 +26,10 @@ pub struct Options {
     pub session_id: Option<String>,
     /// Threads for one inference (0: ONNX Runtime's choice).
     pub threads: usize,
+    /// Whether the session's threads busy-wait for the next run: lower
+    /// latency for one session alone, but sessions that take turns on few
+    /// cores (a detector and a recogniser) steal each other's time.
+    pub spin: bool,
 }
 
 impl Options {
@@ -35,6 +39,7 @@ impl Options {
             provider: Provider::Auto,
             session_id: None,
             threads: 0,
+            spin: true,
         }
     }
 }
@@ -162,7 +167,7 @@ impl Model {
                 fallbacks.push(format!("{provider}: {why}"));
                 continue;
             }
-            match Model::session(&spec, provider, options.threads) {
+            match Model::session(&spec, provider, options) {
                 Ok(session) => {
                     LOADS.fetch_add(1, Ordering::Relaxed);
                     if options.provider == Provider::Auto {
@@ -195,7 +200,8 @@ impl Model {
         unreachable!("auto ends with cpu, which either loads or returns its error")
     }
 
-    fn session(spec: &ModelSpec, provider: Provider, threads: usize) -> Result<Session, OnnxError> {
+    fn session(spec: &ModelSpec, provider: Provider, options: &Options) -> Result<Session, OnnxError> {
+        let threads = options.threads;
         let load = |why: String| OnnxError::Load {
             path: spec.path.clone(),
             why,
@@ -203,6 +209,9 @@ impl Model {
         let mut builder = Session::builder().map_err(|e| load(e.to_string()))?;
         if threads > 0 {
             builder = builder.with_intra_threads(threads).map_err(|e| load(e.to_string()))?;
+        }
+        if !options.spin {
+            builder = builder.with_intra_op_spinning(false).map_err(|e| load(e.to_string()))?;
         }
         let builder = provider.register(builder).map_err(|e| OnnxError::Provider {
             provider: provider.name().into(),

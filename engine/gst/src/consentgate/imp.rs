@@ -463,7 +463,12 @@ impl ConsentGate {
     /// Finds the faces of frame `number`, who they are, and what each may.
     fn check(&self, state: &mut State, frame: &Frame<'_>, number: u64, s: &Settings) -> Result<(), String> {
         state.finder.threshold = s.detection_threshold as f32;
-        let faces = state.finder.find(frame).map_err(|e| e.to_string())?;
+        let started = std::time::Instant::now();
+        let found = state.finder.detect(frame).map_err(|e| e.to_string())?;
+        let detected = started.elapsed();
+        let embeddings = state.finder.embed(frame, &found).map_err(|e| e.to_string())?;
+        let recognised = started.elapsed();
+        let faces: Vec<_> = found.into_iter().zip(embeddings).collect();
         let version = state.registry.faces_version().map_err(|e| e.to_string())?;
         if version != state.faces_version {
             state.identities = state.registry.identities().map_err(|e| e.to_string())?;
@@ -483,14 +488,12 @@ impl ConsentGate {
         };
         let at = slate_consent::now();
         let mut tracks = Vec::with_capacity(faces.len());
-        for face in faces {
-            let embedding = &face.embedding;
+        for (d, embedding) in &faces {
             let best = state
                 .identities
                 .iter()
                 .flat_map(|person| person.embeddings.iter().map(move |e| (person, cosine(e, embedding))))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
-            let d = &face.detection;
             let seen = match best {
                 Some((person, similarity)) if similarity as f64 >= s.threshold => {
                     let request = Request {
@@ -548,6 +551,14 @@ impl ConsentGate {
             }
             tracks.push(Track::new([d.x, d.y, d.w, d.h], seen));
         }
+        gst::debug!(
+            CAT,
+            imp = self,
+            "frame {number}: {} faces found in {detected:?}, recognised in {:?}, checked in {:?}",
+            tracks.len(),
+            recognised - detected,
+            started.elapsed() - recognised
+        );
         tracks::advance(&mut state.tracks);
         tracks::carry_velocity(&state.tracks, &mut tracks);
         state.tracks = tracks;

@@ -336,10 +336,10 @@ impl OnnxInfer {
             return Err(gst::StateChangeError);
         };
         let options = Options {
-            model,
             provider: settings.provider.into(),
             session_id: settings.session_id.clone(),
             threads: settings.threads as usize,
+            ..Options::new(model)
         };
         let model = slate_onnx::open(&options).map_err(|e| {
             gst::element_imp_error!(
