@@ -163,3 +163,109 @@ fn assert_c2patool_agrees(
         assert_eq!(report["validation_state"], "Trusted", "{}: {text}", init.display());
     }
 }
+
+/// The consent demo as .ci/demo runs it: Grace Hopper registered from her
+/// photo with a signed cameo grant, Eileen Collins not registered; the
+/// signed MP4 shows Grace, blurs Eileen, and its manifest (read by
+/// c2patool) lists Grace's grant.
+#[test]
+fn cameo_demo_shows_only_granted_people_and_lists_their_grants() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (dir, data) = (scratch.path(), scratch.path().join("data"));
+    let slate_ok = |args: &[&str]| {
+        let output = slate_with_data(dir, &data).args(args).output().unwrap();
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "slate {args:?}:\n{stderr}");
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap_or_default()
+    };
+    let db = ["consent", "--db", "out/consent/registry.sqlite"];
+    slate_ok(&[&db[..], &["key", "grace.key"]].concat());
+    let photo = repo().join("tests/fixtures/faces/grace_hopper.ppm");
+    let registered = slate_ok(
+        &[
+            &db[..],
+            &[
+                "register",
+                "--name",
+                "Grace Hopper",
+                "--key",
+                "grace.key",
+                "--photo",
+                photo.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    let grace = registered["identity"].as_str().unwrap();
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600)
+        .to_string();
+    slate_ok(
+        &[
+            &db[..],
+            &[
+                "grant",
+                "--key",
+                "grace.key",
+                "--identity",
+                grace,
+                "--id",
+                "grace-cameo-web",
+                "--grantee",
+                "slate-demo",
+                "--channel",
+                "web",
+                "--use",
+                "cameo",
+                "--until",
+                &until,
+            ],
+        ]
+        .concat(),
+    );
+    let image = format!("photo.location={}", repo().join("pipelines/media/cameo.png").display());
+    slate_ok(&[
+        "run",
+        repo().join("pipelines/cameo.toml").to_str().unwrap(),
+        "--set",
+        &image,
+    ]);
+
+    let out = dir.join("out");
+    let frames = json_lines(&out.join("cameo.jsonl"));
+    assert_eq!(frames.len(), 90);
+    for frame in &frames {
+        assert_eq!(
+            frame["fields"]["consent.grants"],
+            serde_json::json!(["grace-cameo-web"]),
+            "{frame}"
+        );
+        let mut actions: Vec<&str> = frame["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["fields"]["action"].as_str().unwrap())
+            .collect();
+        actions.sort();
+        assert_eq!(actions, ["blur", "pass"], "Grace shown, Eileen blurred: {frame}");
+    }
+    let settings = c2patool_settings(dir, &data.join("signing/ca.pem"));
+    let (report, text) = c2patool_report(Some(&settings), &out.join("cameo.mp4"), None);
+    let report = report.unwrap_or_else(|| panic!("c2patool: {text}"));
+    assert_eq!(report["validation_state"], "Trusted", "{report}");
+    let manifest = &report["manifests"][report["active_manifest"].as_str().unwrap()];
+    let slate = manifest["assertions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["label"] == "org.slate.pipeline")
+        .unwrap_or_else(|| panic!("no org.slate.pipeline assertion: {manifest}"));
+    assert_eq!(
+        slate["data"]["grants"],
+        serde_json::json!(["grace-cameo-web"]),
+        "{slate}"
+    );
+}
