@@ -18,7 +18,8 @@ mod store;
 pub use error::ConsentError;
 pub use keys::IdentityKey;
 pub use model::{
-    AuditEntry, Grant, GrantRecord, Identity, IdentitySummary, Request, Revocation, Signed, Terms, Verdict, hex_decode,
+    AuditEntry, Grant, GrantRecord, Identity, IdentitySummary, Request, Revocation, Signed, Terms, Verdict, best_match,
+    cosine, hex_decode,
 };
 pub use store::{Context, Registry};
 

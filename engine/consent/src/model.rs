@@ -32,6 +32,23 @@ impl Identity {
     }
 }
 
+/// Cosine similarity of two vectors (1 same direction, 0 unrelated).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let n = norm(a) * norm(b);
+    if n > 0.0 { dot / n } else { 0.0 }
+}
+
+/// The registered person whose reference faces `embedding` is most like,
+/// and how alike (the best cosine similarity over their photos).
+pub fn best_match<'a>(identities: &'a [Identity], embedding: &[f32]) -> Option<(&'a Identity, f32)> {
+    identities
+        .iter()
+        .flat_map(|person| person.embeddings.iter().map(move |e| (person, cosine(e, embedding))))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
 /// A registered person as listed, without the face embeddings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IdentitySummary {
@@ -179,4 +196,34 @@ pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, embeddings: Vec<Vec<f32>>) -> Identity {
+        Identity {
+            id: id.into(),
+            name: id.into(),
+            public_key: [0; 32],
+            embeddings,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_best_match_is_the_closest_photo_of_anyone() {
+        let people = [
+            person("a", vec![vec![1.0, 0.0], vec![0.0, 1.0]]),
+            person("b", vec![vec![0.7, 0.7]]),
+        ];
+        let (who, score) = best_match(&people, &[0.1, 2.0]).unwrap();
+        assert_eq!(who.id, "a");
+        assert!((score - 2.0 / 4.01f32.sqrt()).abs() < 1e-6, "{score}");
+        assert_eq!(best_match(&people, &[1.0, 1.0]).unwrap().0.id, "b");
+        assert!(best_match(&[], &[1.0]).is_none());
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
+    }
 }

@@ -15,8 +15,8 @@ use gst::prelude::*;
 use gstslate::SlateMeta;
 use gstslate::consentgate::DEFAULT_THRESHOLD;
 use gstslate::model::{Record, Value};
-use slate_consent::{IdentityKey, Registry, Terms};
-use slate_onnx::faces::{FaceFinder, cosine};
+use slate_consent::{IdentityKey, Registry, Terms, cosine};
+use slate_onnx::faces::FaceFinder;
 use slate_onnx::preprocess::{Frame, PixelFormat};
 
 const WIDTH: usize = 640;
@@ -131,7 +131,6 @@ struct Scene {
     grace: Vec<[f32; 4]>,
     collins: Vec<[f32; 4]>,
     grace_embedding: Vec<f32>,
-    collins_embedding: Vec<f32>,
 }
 
 fn scene(count: usize) -> Scene {
@@ -140,13 +139,12 @@ fn scene(count: usize) -> Scene {
     // Where each face sits in its photo, and who it is, from the photo
     // alone (as `slate consent register` would see it).
     let (grace_box, grace_embedding) = one_face(&finder, &frame_with(&[(&hopper, at(0, 0))]));
-    let (collins_box, collins_embedding) = one_face(&finder, &frame_with(&[(&eileen, at(0, 0))]));
+    let (collins_box, _) = one_face(&finder, &frame_with(&[(&eileen, at(0, 0))]));
     let mut scene = Scene {
         frames: Vec::new(),
         grace: Vec::new(),
         collins: Vec::new(),
         grace_embedding,
-        collins_embedding,
     };
     for i in 0..count {
         let grace_at = at(20 + 2 * i, 30);

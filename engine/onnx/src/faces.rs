@@ -167,11 +167,3 @@ fn shape(spec: &InputSpec, batch: usize, (width, height): (u32, u32)) -> [i64; 4
         Layout::Nhwc => [batch as i64, height as i64, width as i64, channels],
     }
 }
-
-/// Cosine similarity of two vectors (1 same direction, 0 unrelated).
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let n = norm(a) * norm(b);
-    if n > 0.0 { dot / n } else { 0.0 }
-}

@@ -9,7 +9,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 use slate_consent::{Context, Identity, Registry, Request};
 use slate_meta::{BoundingBox, Value};
-use slate_onnx::faces::{FaceFinder, cosine};
+use slate_onnx::faces::FaceFinder;
 use slate_onnx::preprocess::{Frame, PixelFormat};
 
 use super::pixels::Pixels;
@@ -489,11 +489,7 @@ impl ConsentGate {
         let at = slate_consent::now();
         let mut tracks = Vec::with_capacity(faces.len());
         for (d, embedding) in &faces {
-            let best = state
-                .identities
-                .iter()
-                .flat_map(|person| person.embeddings.iter().map(move |e| (person, cosine(e, embedding))))
-                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let best = slate_consent::best_match(&state.identities, embedding);
             let seen = match best {
                 Some((person, similarity)) if similarity as f64 >= s.threshold => {
                     let request = Request {
