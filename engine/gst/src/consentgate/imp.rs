@@ -90,8 +90,8 @@ struct State {
 pub struct ConsentGate {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-    /// Grant ids of everyone shown so far (kept after the element stops,
-    /// for the signing sinks).
+    /// Grant ids of everyone shown since the element started (kept after
+    /// it stops, for the signing sinks).
     grants: Mutex<BTreeSet<String>>,
 }
 
@@ -316,6 +316,7 @@ impl BaseTransformImpl for ConsentGate {
         for model in finder.models() {
             gst::info!(CAT, imp = self, "{} runs on {}", model.spec.name, model.provider);
         }
+        self.grants.lock().unwrap().clear();
         *self.state.lock().unwrap() = Some(State {
             registry,
             finder,
@@ -374,8 +375,7 @@ impl BaseTransformImpl for ConsentGate {
         let number = state.frame;
         state.frame += 1;
         let checked = number.is_multiple_of(settings.interval as u64);
-        let mut record = SlateMeta::record_of(buffer);
-        {
+        let action = {
             let mut frame = gst_video::VideoFrameRef::from_buffer_ref_writable(buffer, &info).map_err(|_| {
                 gst::element_imp_error!(self, gst::StreamError::Format, ("Cannot map a video frame"));
                 gst::FlowError::Error
@@ -420,38 +420,12 @@ impl BaseTransformImpl for ConsentGate {
                     pixels.pixelate(track.cover());
                 }
             }
-            record.set("consent.action", action.nick());
-        }
+            action
+        };
+        let mut record = SlateMeta::record_of(buffer);
+        record.set("consent.action", action.nick());
         record.set("consent.checked", checked);
-        let mut shown = Vec::new();
-        for track in &state.tracks {
-            let seen = &track.about;
-            let [x, y, w, h] = track.predicted();
-            let id = record.add_object("face");
-            let object = record.object_mut(id).expect("just added");
-            object.bbox = Some(BoundingBox { x, y, w, h });
-            object.confidence = Some(seen.score);
-            let fields = &mut object.fields;
-            fields.insert("similarity".into(), Value::Float(seen.similarity as f64));
-            fields.insert("consent".into(), Value::Text(seen.reason.clone()));
-            fields.insert("action".into(), Value::Text(seen.action.nick().into()));
-            if let Some(identity) = &seen.identity {
-                fields.insert("identity".into(), Value::Text(identity.clone()));
-            }
-            if let Some(name) = &seen.name {
-                fields.insert("name".into(), Value::Text(name.clone()));
-            }
-            if let Some(grant) = &seen.grant {
-                fields.insert("grant".into(), Value::Text(grant.clone()));
-                if seen.action != Policy::Block && !shown.contains(grant) {
-                    shown.push(grant.clone());
-                }
-            }
-        }
-        // A blocked frame shows nobody.
-        if record.get("consent.action").and_then(Value::as_text) == Some("block") {
-            shown.clear();
-        }
+        let shown = describe(&mut record, &state.tracks, action);
         self.grants.lock().unwrap().extend(shown.iter().cloned());
         record.set("consent.grants", Value::TextList(shown));
         SlateMeta::set(buffer, record);
@@ -568,4 +542,35 @@ impl ConsentGate {
         }
         top.name().to_string()
     }
+}
+
+/// Puts the faces into `record`; returns the grant ids of the people the
+/// frame shows (nobody, when it is blocked).
+fn describe(record: &mut slate_meta::Record, tracks: &[Track<Seen>], action: Policy) -> Vec<String> {
+    let mut shown = Vec::new();
+    for track in tracks {
+        let seen = &track.about;
+        let [x, y, w, h] = track.predicted();
+        let id = record.add_object("face");
+        let object = record.object_mut(id).expect("just added");
+        object.bbox = Some(BoundingBox { x, y, w, h });
+        object.confidence = Some(seen.score);
+        let fields = &mut object.fields;
+        fields.insert("similarity".into(), Value::Float(seen.similarity as f64));
+        fields.insert("consent".into(), Value::Text(seen.reason.clone()));
+        fields.insert("action".into(), Value::Text(seen.action.nick().into()));
+        if let Some(identity) = &seen.identity {
+            fields.insert("identity".into(), Value::Text(identity.clone()));
+        }
+        if let Some(name) = &seen.name {
+            fields.insert("name".into(), Value::Text(name.clone()));
+        }
+        if let Some(grant) = &seen.grant {
+            fields.insert("grant".into(), Value::Text(grant.clone()));
+            if action != Policy::Block && !shown.contains(grant) {
+                shown.push(grant.clone());
+            }
+        }
+    }
+    shown
 }
