@@ -255,6 +255,8 @@ fn gate(people: &People, extra: &str) -> String {
 /// Per person, how many frames showed their face changed, and how many
 /// frames were left entirely untouched.
 struct Counts {
+    /// Per check, who was refused and why.
+    refused: Vec<Vec<String>>,
     grace: usize,
     collins: usize,
     untouched: usize,
@@ -269,10 +271,29 @@ fn run(scene: &Scene, raw: &Path, people: &People, extra: &str) -> Counts {
         gate(people, extra)
     ));
     let out = collect(&p);
-    play_to_eos(&p, |_| {});
+    let mut checks = Vec::new();
+    play_to_eos(&p, |s| {
+        if s.name() == gstslate::consentgate::CONSENT_MESSAGE {
+            checks.push((
+                s.get::<String>("frames").unwrap(),
+                s.get::<Vec<String>>("refused").unwrap(),
+            ));
+        }
+    });
     let out = out.lock().unwrap();
     assert_eq!(out.len(), scene.frames.len(), "every frame comes out");
+    let interval: usize = extra
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("interval="))
+        .map_or(5, |n| n.parse().unwrap());
+    assert_eq!(
+        checks.len(),
+        scene.frames.len().div_ceil(interval),
+        "one message per check"
+    );
+    assert_eq!(checks[1].0, format!("{interval}-{}", 2 * interval - 1));
     let mut counts = Counts {
+        refused: checks.into_iter().map(|(_, refused)| refused).collect(),
         grace: 0,
         collins: 0,
         untouched: 0,

@@ -529,10 +529,40 @@ impl ConsentGate {
             recognised - detected,
             started.elapsed() - recognised
         );
+        if !tracks.is_empty() {
+            self.announce(&tracks, &frames);
+        }
         tracks::advance(&mut state.tracks);
         tracks::carry_velocity(&state.tracks, &mut tracks);
         state.tracks = tracks;
         Ok(())
+    }
+
+    /// Posts what a check decided, for automation: the frames it covers,
+    /// the grants of the people allowed, and who was refused and why.
+    fn announce(&self, tracks: &[Track<Seen>], frames: &str) {
+        let seen = tracks.iter().map(|t| &t.about);
+        let grants: Vec<&str> = seen.clone().filter_map(|s| s.grant.as_deref()).collect();
+        let refused: Vec<String> = seen
+            .clone()
+            .filter(|s| s.action != Policy::Pass)
+            .map(|s| format!("{}: {}", s.identity.as_deref().unwrap_or("unknown"), s.reason))
+            .collect();
+        let action = seen.map(|s| s.action).max().unwrap_or(Policy::Pass);
+        let message = gst::Structure::builder(super::CONSENT_MESSAGE)
+            .field("frames", frames)
+            .field("faces", tracks.len() as u32)
+            .field(
+                "grants",
+                glib::StrV::from_iter(grants.into_iter().map(glib::GString::from)),
+            )
+            .field(
+                "refused",
+                glib::StrV::from_iter(refused.into_iter().map(glib::GString::from)),
+            )
+            .field("action", action.nick())
+            .build();
+        crate::post_element_message(self.obj().upcast_ref(), message);
     }
 
     fn pipeline_name(&self) -> String {

@@ -8,7 +8,8 @@
 //! grant ids of the people shown go into each buffer's metadata
 //! (`consent.grants`) and, through the `grants` property, into the C2PA
 //! manifest of the signing sinks. A revocation counts from the next
-//! checked frame: no restart.
+//! checked frame: no restart. Each check is posted on the bus as a
+//! `slate-consent` element message.
 //!
 //! ```text
 //! slate launch 'filesrc location=in.mp4 ! decodebin ! videoconvert ! video/x-raw,format=RGBx
@@ -29,6 +30,11 @@ mod tracks;
 /// rounded up, because a miss only falls to `unknown-policy` while a false
 /// match would lend someone else's grant.
 pub const DEFAULT_THRESHOLD: f64 = 0.55;
+
+/// Posted after every check that saw a face: `frames` (the range it
+/// covers), `faces`, `grants` (of those allowed), `refused` ("identity:
+/// reason", `unknown` for unregistered faces) and the frame's `action`.
+pub const CONSENT_MESSAGE: &str = "slate-consent";
 
 glib::wrapper! {
     pub struct ConsentGate(ObjectSubclass<imp::ConsentGate>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
