@@ -457,6 +457,14 @@ fn people_pass_only_with_a_grant_for_this_grantee_channel_use_and_moment() {
                 "{name}: {:?}",
                 counts.actions
             );
+            assert!(
+                counts
+                    .refused
+                    .iter()
+                    .all(|r| r.len() == 1 && r[0].starts_with(&people.grace)),
+                "{name}: {:?}",
+                counts.refused
+            );
         }
         assert_eq!(
             counts.collins, 0,
