@@ -71,6 +71,31 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
     }
 }
 
+/// Runs `pipeline` to its end, prepared to PAUSED first so start-up is not
+/// timed (a sink prerolls on the first buffer, so that one is not timed
+/// either); returns the time from PLAYING to EOS.
+pub(crate) fn timed(pipeline: &gst::Pipeline) -> anyhow::Result<std::time::Duration> {
+    let bus = pipeline.bus().context("a pipeline has a bus")?;
+    pipeline.set_state(gst::State::Paused)?;
+    bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(60),
+        &[gst::MessageType::AsyncDone, gst::MessageType::Error],
+    );
+    let started = Instant::now();
+    pipeline.set_state(gst::State::Playing)?;
+    let outcome = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(600),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let elapsed = started.elapsed().max(std::time::Duration::from_micros(1));
+    pipeline.set_state(gst::State::Null)?;
+    match outcome.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => Ok(elapsed),
+        Some(gst::MessageView::Error(e)) => Err(anyhow!("{} ({:?})", e.error(), e.debug())),
+        _ => Err(anyhow!("the pipeline did not finish in 10 minutes")),
+    }
+}
+
 fn pipeline(seconds: u32) -> Result<(), Failure> {
     if seconds == 0 {
         return Err(Failure::BadInput(anyhow!("--seconds must be at least 1")));

@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use gst::prelude::*;
@@ -71,7 +70,7 @@ pub fn run(seconds: f64, faces: &Path) -> anyhow::Result<()> {
         let frame = scratch.path().join(format!("frame-{}.rgbx", layout.len()));
         compose(layout, &frame)?;
         let probe = fps(&frame, "onnxinfer model=centerface", 3)?.0;
-        let frames = ((probe * seconds) as u64).max(5);
+        let frames = ((probe * seconds) as u64).max(30);
         let (detector, _) = fps(&frame, "onnxinfer model=centerface", frames)?;
         for interval in [1, 5] {
             let gate = format!(
@@ -116,7 +115,13 @@ fn compose(layout: &[(&std::path::PathBuf, u32, u32, bool)], out: &Path) -> anyh
             photo.display()
         );
     }
-    play(&line, |_| {}).map(|_| ())
+    crate::bench::timed(&launch(&line)?).map(|_| ())
+}
+
+fn launch(line: &str) -> anyhow::Result<gst::Pipeline> {
+    gst::parse::launch(line)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("not a pipeline"))
 }
 
 /// Frames per second of `stage` on `frames` copies of the frame in
@@ -130,8 +135,9 @@ fn fps(file: &Path, stage: &str, frames: u64) -> anyhow::Result<(f64, usize)> {
     );
     let faces = Arc::new(AtomicUsize::new(0));
     let seen = faces.clone();
-    let elapsed = play(&line, move |pipeline| {
-        let sink = pipeline.by_name("out").expect("named in the line");
+    let pipeline = launch(&line)?;
+    {
+        let sink = pipeline.by_name("out").context("named in the line")?;
         sink.connect("handoff", false, move |args| {
             let buffer = args[1].get::<gst::Buffer>().expect("a buffer");
             let record = gstslate::SlateMeta::record_of(&buffer);
@@ -141,34 +147,11 @@ fn fps(file: &Path, stage: &str, frames: u64) -> anyhow::Result<(f64, usize)> {
             );
             None
         });
-    })?;
-    Ok((frames as f64 / elapsed.as_secs_f64(), faces.load(Ordering::Relaxed)))
-}
-
-/// Runs a pipeline line to its end (prepared to PAUSED first, so start-up
-/// is not timed); returns the time from PLAYING to EOS.
-fn play(line: &str, setup: impl FnOnce(&gst::Pipeline)) -> anyhow::Result<Duration> {
-    let pipeline = gst::parse::launch(line)?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| anyhow!("not a pipeline"))?;
-    setup(&pipeline);
-    let bus = pipeline.bus().context("a pipeline has a bus")?;
-    pipeline.set_state(gst::State::Paused)?;
-    bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(60),
-        &[gst::MessageType::AsyncDone, gst::MessageType::Error],
-    );
-    let started = Instant::now();
-    pipeline.set_state(gst::State::Playing)?;
-    let outcome = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(600),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    let elapsed = started.elapsed().max(Duration::from_micros(1));
-    pipeline.set_state(gst::State::Null)?;
-    match outcome.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(elapsed),
-        Some(gst::MessageView::Error(e)) => Err(anyhow!("{} ({:?})", e.error(), e.debug())),
-        _ => Err(anyhow!("the pipeline did not finish in 10 minutes")),
     }
+    let elapsed = crate::bench::timed(&pipeline)?;
+    // The first frame went through while the pipeline prerolled, untimed.
+    Ok((
+        (frames - 1) as f64 / elapsed.as_secs_f64(),
+        faces.load(Ordering::Relaxed),
+    ))
 }

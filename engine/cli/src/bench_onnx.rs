@@ -2,7 +2,7 @@
 //! session loop and through `videotestsrc ! onnxinfer ! fakesink`, side by
 //! side in one run, for batch 1 and 4; then the face detector at 720p.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use gst::prelude::*;
@@ -89,23 +89,6 @@ fn element(width: u32, height: u32, batch: usize, frames: u64) -> anyhow::Result
     ))?
     .downcast::<gst::Pipeline>()
     .map_err(|_| anyhow!("not a pipeline"))?;
-    let bus = pipeline.bus().context("a pipeline has a bus")?;
-    pipeline.set_state(gst::State::Paused)?;
-    bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(60),
-        &[gst::MessageType::AsyncDone, gst::MessageType::Error],
-    );
-    let started = Instant::now();
-    pipeline.set_state(gst::State::Playing)?;
-    let outcome = bus.timed_pop_filtered(
-        gst::ClockTime::from_seconds(600),
-        &[gst::MessageType::Eos, gst::MessageType::Error],
-    );
-    let elapsed = started.elapsed().max(Duration::from_micros(1));
-    pipeline.set_state(gst::State::Null)?;
-    match outcome.as_ref().map(|m| m.view()) {
-        Some(gst::MessageView::Eos(_)) => Ok(frames as f64 / elapsed.as_secs_f64()),
-        Some(gst::MessageView::Error(e)) => Err(anyhow!("onnxinfer: {} ({:?})", e.error(), e.debug())),
-        _ => Err(anyhow!("the pipeline did not finish in 10 minutes")),
-    }
+    let elapsed = crate::bench::timed(&pipeline).context("onnxinfer")?;
+    Ok(frames as f64 / elapsed.as_secs_f64())
 }

@@ -40,6 +40,15 @@ fn post_element_message(element: &gst::Element, structure: gst::Structure) {
     let _ = element.post_message(gst::message::Element::builder(structure).src(element).build());
 }
 
+/// A string property that can change until the element is READY.
+fn text_property(name: &str, nick: &str, blurb: &str) -> glib::ParamSpec {
+    glib::ParamSpecString::builder(name)
+        .nick(nick)
+        .blurb(blurb)
+        .mutable_ready()
+        .build()
+}
+
 /// Pads for elements that pass any media through (`src` and `sink`, ANY).
 fn any_media_templates() -> Vec<gst::PadTemplate> {
     filter_templates(&gst::Caps::new_any())

@@ -70,13 +70,7 @@ impl ObjectSubclass for C2paVerify {
 impl ObjectImpl for C2paVerify {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let path = |name: &str, nick: &str, blurb: &str| {
-                glib::ParamSpecString::builder(name)
-                    .nick(nick)
-                    .blurb(blurb)
-                    .mutable_ready()
-                    .build()
-            };
+            let path = crate::text_property;
             vec![
                 path(
                     "location",

@@ -105,13 +105,7 @@ impl ObjectSubclass for ConsentGate {
 impl ObjectImpl for ConsentGate {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            let text = |name: &str, nick: &str, blurb: &str| {
-                glib::ParamSpecString::builder(name)
-                    .nick(nick)
-                    .blurb(blurb)
-                    .mutable_ready()
-                    .build()
-            };
+            let text = crate::text_property;
             vec![
                 text("registry", "Registry", "The consent registry file (slate consent --db)"),
                 text("grantee", "Grantee", "Who publishes: the creator, account or project grants must name"),
