@@ -313,3 +313,40 @@ properties = {{ sync = true }}
         "{stderr}"
     );
 }
+
+#[test]
+fn slate_audio_measure_prints_loudness_or_names_the_bad_file() {
+    let scratch = tempfile::tempdir().unwrap();
+    let speech = scratch.path().join("speech.wav");
+    let spoken = std::process::Command::new("espeak-ng")
+        .arg("-w")
+        .arg(&speech)
+        .arg("Loudness from the command line.")
+        .status()
+        .unwrap();
+    assert!(spoken.success());
+    let output = slate(scratch.path())
+        .args(["audio", "measure", "speech.wav"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let integrated = report["integrated_lufs"].as_f64().unwrap();
+    assert!((-40.0..-10.0).contains(&integrated), "{report}");
+    assert_eq!(
+        (report["channels"].as_u64(), report["silent"].as_bool()),
+        (Some(1), Some(false))
+    );
+
+    let output = slate(scratch.path())
+        .args(["audio", "measure", "nope.wav"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("nope.wav: cannot read it as audio: no such file"),
+        "{stderr}"
+    );
+}

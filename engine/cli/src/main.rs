@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod alloc;
+mod audio;
 mod bench;
 mod bench_c2pa;
 mod bench_consent;
@@ -95,6 +96,11 @@ enum Command {
     Consent(consent::ConsentArgs),
     /// Serve the local HTTP API (the consent registry), behind a token.
     Serve(serve::ServeArgs),
+    /// Audio tools: loudness.
+    Audio {
+        #[command(subcommand)]
+        what: audio::AudioCommand,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -183,6 +189,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => provenance::verify(args),
         Command::Consent(args) => consent::consent(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Audio { what } => audio::audio(what),
         Command::Bench { what } => bench::bench(what),
     };
     match result {

@@ -1,0 +1,107 @@
+//! Files into interleaved 32-bit float samples, through GStreamer's
+//! decoders (`decodebin`): any container and codec the machine can play.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use gst::prelude::*;
+
+use crate::AudioError;
+
+/// Calls `each(rate, channels, samples)` for every block of the file's
+/// first audio stream, in order, samples interleaved.
+pub fn decode_file(
+    path: &Path,
+    each: impl FnMut(u32, u32, &[f32]) -> Result<(), AudioError> + Send + 'static,
+) -> Result<(), AudioError> {
+    let fail = |why: String| AudioError::Decode {
+        path: path.to_owned(),
+        why,
+    };
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    gst::init().map_err(|e| fail(e.to_string()))?;
+    let pipeline = gst::Pipeline::new();
+    let make = |factory: &str| {
+        gst::ElementFactory::make(factory)
+            .build()
+            .map_err(|_| fail(format!("GStreamer element `{factory}` is missing; run .ci/setup")))
+    };
+    let (src, decode, convert, filter, sink) = (
+        make("filesrc")?,
+        make("decodebin")?,
+        make("audioconvert")?,
+        make("capsfilter")?,
+        make("fakesink")?,
+    );
+    src.set_property(
+        "location",
+        path.to_str().ok_or_else(|| fail("not a UTF-8 path".into()))?,
+    );
+    let caps = gst_audio::AudioCapsBuilder::new_interleaved()
+        .format(gst_audio::AUDIO_FORMAT_F32)
+        .build();
+    filter.set_property("caps", &caps);
+    sink.set_property("sync", false);
+    sink.set_property("signal-handoffs", true);
+    pipeline
+        .add_many([&src, &decode, &convert, &filter, &sink])
+        .map_err(|e| fail(e.to_string()))?;
+    src.link(&decode).map_err(|e| fail(e.to_string()))?;
+    gst::Element::link_many([&convert, &filter, &sink]).map_err(|e| fail(e.to_string()))?;
+    let audio_in = convert.static_pad("sink").expect("audioconvert has a sink pad");
+    decode.connect_pad_added(move |_, pad| {
+        let is_audio = pad
+            .current_caps()
+            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/")))
+            .unwrap_or(false);
+        if is_audio && !audio_in.is_linked() {
+            let _ = pad.link(&audio_in);
+        }
+    });
+    let failed: Arc<Mutex<Option<AudioError>>> = Arc::default();
+    let failure = failed.clone();
+    let each = Mutex::new(each);
+    sink.connect("handoff", false, move |args| {
+        let buffer = args[1].get::<gst::Buffer>().expect("a buffer");
+        let pad = args[2].get::<gst::Pad>().expect("a pad");
+        let info = pad
+            .current_caps()
+            .and_then(|c| gst_audio::AudioInfo::from_caps(&c).ok());
+        let mut failure = failure.lock().unwrap();
+        if let (Some(info), Ok(map), None) = (info, buffer.map_readable(), failure.as_ref()) {
+            let samples: Vec<f32> = map
+                .chunks_exact(4)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            if let Err(e) = (each.lock().unwrap())(info.rate(), info.channels(), &samples) {
+                *failure = Some(e);
+            }
+        }
+        None
+    });
+    let outcome = run(&pipeline).map_err(fail);
+    pipeline.set_state(gst::State::Null).map_err(|e| AudioError::Decode {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    outcome?;
+    match failed.lock().unwrap().take() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn run(pipeline: &gst::Pipeline) -> Result<(), String> {
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
+    for message in bus.iter_timed(gst::ClockTime::NONE) {
+        match message.view() {
+            gst::MessageView::Eos(_) => return Ok(()),
+            gst::MessageView::Error(e) => return Err(e.error().to_string()),
+            _ => {}
+        }
+    }
+    Ok(())
+}

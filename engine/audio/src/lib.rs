@@ -1,0 +1,38 @@
+//! Slate's audio tools. Today: EBU R128 / ITU-R BS.1770 loudness of a
+//! file or a stream of samples — integrated, loudness range, momentary and
+//! short-term maxima, sample and true peak — measured with the `ebur128`
+//! crate (the meter of GStreamer's `ebur128level`), never by hand.
+//!
+//! ```no_run
+//! let report = slate_audio::measure_file(std::path::Path::new("speech.wav"))?;
+//! println!("{:?} LUFS", report.integrated_lufs);
+//! # Ok::<(), slate_audio::AudioError>(())
+//! ```
+
+use std::sync::{Arc, Mutex};
+
+mod decode;
+mod error;
+mod loudness;
+
+pub use decode::decode_file;
+pub use error::AudioError;
+pub use loudness::{Loudness, Meter};
+
+/// Measures the loudness of every audio sample in `path`.
+pub fn measure_file(path: &std::path::Path) -> Result<Loudness, AudioError> {
+    let meter: Arc<Mutex<Option<Meter>>> = Arc::default();
+    let feed = meter.clone();
+    decode_file(path, move |rate, channels, samples| {
+        let mut meter = feed.lock().unwrap();
+        let meter = match &mut *meter {
+            Some(meter) => meter,
+            None => meter.insert(Meter::new(rate, channels)?),
+        };
+        meter.add(samples)
+    })?;
+    let meter = meter.lock().unwrap().take();
+    meter
+        .map(Meter::report)
+        .ok_or_else(|| AudioError::NoAudio(path.to_owned()))
+}
