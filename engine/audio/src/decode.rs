@@ -82,10 +82,7 @@ pub fn decode_file(
         None
     });
     let outcome = run(&pipeline).map_err(fail);
-    pipeline.set_state(gst::State::Null).map_err(|e| AudioError::Decode {
-        path: path.to_owned(),
-        why: e.to_string(),
-    })?;
+    pipeline.set_state(gst::State::Null).map_err(|e| fail(e.to_string()))?;
     outcome?;
     match failed.lock().unwrap().take() {
         Some(e) => Err(e),

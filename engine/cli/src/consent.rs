@@ -184,7 +184,6 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
             context,
             at,
         } => {
-            registry.identity(&identity).map_err(bad)?;
             let request = Request {
                 identity,
                 grantee,

@@ -19,7 +19,7 @@ pub use error::ConsentError;
 pub use keys::IdentityKey;
 pub use model::{
     AuditEntry, Grant, GrantRecord, Identity, IdentitySummary, Request, Revocation, Signed, Terms, Verdict, best_match,
-    cosine, hex_decode,
+    cosine, hex, hex_decode,
 };
 pub use store::{Context, Registry};
 

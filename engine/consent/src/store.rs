@@ -253,9 +253,23 @@ impl Registry {
         Ok(grant)
     }
 
+    /// Fails with `UnknownIdentity` unless `id` is registered (without
+    /// loading its embeddings).
+    fn require_identity(&self, id: &str) -> Result<(), ConsentError> {
+        let known: Option<i64> = self.runtime.block_on(async {
+            sqlx::query_scalar("SELECT 1 FROM identities WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+        })?;
+        known
+            .map(|_| ())
+            .ok_or_else(|| ConsentError::UnknownIdentity(id.to_owned()))
+    }
+
     /// An identity's grants, each with when it was revoked, if it was.
     pub fn grants(&self, identity: &str) -> Result<Vec<GrantRecord>, ConsentError> {
-        self.identity(identity)?;
+        self.require_identity(identity)?;
         Ok(self
             .load_grants(identity, None)?
             .into_iter()
@@ -343,8 +357,10 @@ impl Registry {
     }
 
     /// May `request.identity` be shown for this grantee, channel, use and
-    /// context at `request.at`? Every answer is written to the audit log.
+    /// context at `request.at`? Every answer is written to the audit log;
+    /// an identity that is not registered is an error, not a refusal.
     pub fn check(&self, request: &Request, context: &Context) -> Result<Verdict, ConsentError> {
+        self.require_identity(&request.identity)?;
         let grants = self.load_grants(&request.identity, Some(&request.grantee))?;
         // Allowed by the first grant that allows it; else refused for the
         // reason of the grant that came closest (a refusal names no grant).

@@ -168,7 +168,6 @@ async fn check(State(app): State<App>, body: Bytes) -> Reply {
         }
     }
     with_registry(&app, StatusCode::OK, move |r| {
-        r.identity(&b.identity)?;
         let request = Request {
             identity: b.identity,
             grantee: b.grantee,

@@ -21,7 +21,7 @@ impl Token {
         use std::os::unix::fs::OpenOptionsExt;
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).map_err(std::io::Error::other)?;
-        let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let secret = slate_consent::hex(&bytes);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
