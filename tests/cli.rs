@@ -315,7 +315,7 @@ properties = {{ sync = true }}
 }
 
 #[test]
-fn slate_audio_measure_prints_loudness_or_names_the_bad_file() {
+fn slate_audio_measures_and_normalises_loudness_or_names_the_bad_input() {
     let scratch = tempfile::tempdir().unwrap();
     let speech = scratch.path().join("speech.wav");
     let spoken = std::process::Command::new("espeak-ng")
@@ -338,6 +338,33 @@ fn slate_audio_measure_prints_loudness_or_names_the_bad_file() {
         (report["channels"].as_u64(), report["silent"].as_bool()),
         (Some(1), Some(false))
     );
+
+    let output = slate(scratch.path())
+        .args([
+            "audio",
+            "loudness",
+            "speech.wav",
+            "-o",
+            "out.flac",
+            "--profile",
+            "custom",
+        ])
+        .args(["--target", "-16", "--true-peak", "-2"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let reached = report["output"]["integrated_lufs"].as_f64().unwrap();
+    assert!((reached + 16.0).abs() <= 0.05, "{report}");
+    assert!(report["output"]["true_peak_dbtp"].as_f64().unwrap() <= -2.0, "{report}");
+    assert!(scratch.path().join("out.flac").is_file());
+    let output = slate(scratch.path())
+        .args(["audio", "loudness", "speech.wav", "-o", "out.wav", "--profile", "loud"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(texts(&output).1.contains("no profile `loud`"));
 
     let output = slate(scratch.path())
         .args(["audio", "measure", "nope.wav"])

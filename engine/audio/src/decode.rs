@@ -21,7 +21,7 @@ pub fn decode_file(
     if !path.is_file() {
         return Err(fail("no such file".into()));
     }
-    gst::init().map_err(|e| fail(e.to_string()))?;
+    crate::init().map_err(fail)?;
     let pipeline = gst::Pipeline::new();
     let make = |factory: &str| {
         gst::ElementFactory::make(factory)
@@ -91,8 +91,13 @@ pub fn decode_file(
 }
 
 fn run(pipeline: &gst::Pipeline) -> Result<(), String> {
-    let bus = pipeline.bus().expect("a pipeline has a bus");
     pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
+    wait_for_eos(pipeline)
+}
+
+/// Waits for the end of the stream or the first error.
+pub(crate) fn wait_for_eos(pipeline: &gst::Pipeline) -> Result<(), String> {
+    let bus = pipeline.bus().expect("a pipeline has a bus");
     for message in bus.iter_timed(gst::ClockTime::NONE) {
         match message.view() {
             gst::MessageView::Eos(_) => return Ok(()),

@@ -8,6 +8,10 @@ pub enum AudioError {
     Decode { path: PathBuf, why: String },
     #[error("{0}: has no audio stream")]
     NoAudio(PathBuf),
+    #[error("{path}: cannot write it: {why}")]
+    Output { path: PathBuf, why: String },
+    #[error("{0}")]
+    Profile(String),
     #[error("loudness meter: {0}")]
     Meter(String),
 }

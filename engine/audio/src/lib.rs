@@ -1,7 +1,9 @@
-//! Slate's audio tools. Today: EBU R128 / ITU-R BS.1770 loudness of a
-//! file or a stream of samples — integrated, loudness range, momentary and
+//! Slate's audio tools: EBU R128 / ITU-R BS.1770 loudness of a file or a
+//! stream of samples — integrated, loudness range, momentary and
 //! short-term maxima, sample and true peak — measured with the `ebur128`
-//! crate (the meter of GStreamer's `ebur128level`), never by hand.
+//! crate (the meter of GStreamer's `ebur128level`), never by hand; and
+//! normalisation to delivery profiles (exact two-pass for files, a bounded
+//! look-ahead for live streams; both with a true-peak limiter).
 //!
 //! ```no_run
 //! let report = slate_audio::measure_file(std::path::Path::new("speech.wav"))?;
@@ -12,12 +14,22 @@
 use std::sync::{Arc, Mutex};
 
 mod decode;
+mod encode;
 mod error;
+mod limiter;
 mod loudness;
+mod normalise;
 
 pub use decode::decode_file;
+pub use encode::Writer;
 pub use error::AudioError;
+pub use limiter::Limiter;
 pub use loudness::{Loudness, Meter};
+pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
+
+fn init() -> Result<(), String> {
+    gst::init().map_err(|e| e.to_string())
+}
 
 /// Measures the loudness of every audio sample in `path`.
 pub fn measure_file(path: &std::path::Path) -> Result<Loudness, AudioError> {

@@ -42,7 +42,10 @@ pub struct Meter {
 
 impl Meter {
     pub fn new(rate: u32, channels: u32) -> Result<Meter, AudioError> {
-        let state = EbuR128::new(channels, rate, Mode::all())
+        // Not Mode::HISTOGRAM: it rounds loudness to 0.1 LU, too coarse to
+        // normalise to 0.05.
+        let mode = Mode::I | Mode::S | Mode::M | Mode::LRA | Mode::TRUE_PEAK | Mode::SAMPLE_PEAK;
+        let state = EbuR128::new(channels, rate, mode)
             .map_err(|e| AudioError::Meter(format!("{channels} channels at {rate} Hz: {e}")))?;
         Ok(Meter {
             state,

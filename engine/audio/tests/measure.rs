@@ -1,63 +1,15 @@
 //! Loudness of real files against ffmpeg's `ebur128` filter (not ours):
 //! speech from espeak-ng, a tone, noise, silence and a clipping file.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-use gst::prelude::*;
-
-/// Renders `source` (a gst-launch fragment) to a WAV file.
-fn wav(dir: &Path, name: &str, source: &str) -> PathBuf {
-    gst::init().unwrap();
-    let path = dir.join(name);
-    let line = format!(
-        "{source} ! audioconvert ! wavenc ! filesink location={}",
-        path.display()
-    );
-    let pipeline = gst::parse::launch(&line).unwrap().downcast::<gst::Pipeline>().unwrap();
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let bus = pipeline.bus().unwrap();
-    for message in bus.iter_timed(gst::ClockTime::from_seconds(30)) {
-        match message.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(e) => panic!("{line}: {}", e.error()),
-            _ => {}
-        }
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    path
-}
-
-/// What ffmpeg's ebur128 filter says: integrated loudness and true peak.
-fn ffmpeg(path: &Path) -> (f64, f64) {
-    let output = Command::new("ffmpeg")
-        .args(["-nostats", "-hide_banner", "-i"])
-        .arg(path)
-        .args(["-filter_complex", "ebur128=peak=true", "-f", "null", "-"])
-        .output()
-        .expect("ffmpeg runs (the setup installs it)");
-    let text = String::from_utf8_lossy(&output.stderr);
-    let summary = &text[text.rfind("Summary:").expect("an ebur128 summary")..];
-    let value = |label: &str| -> f64 {
-        let line = summary.lines().find(|l| l.trim_start().starts_with(label)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
-    (value("I:"), value("Peak:"))
-}
+use common::{ffmpeg, speech, wav};
 
 #[test]
 fn loudness_agrees_with_ffmpeg_on_speech_a_tone_noise_and_clipping() {
     let dir = tempfile::tempdir().unwrap();
-    let speech = dir.path().join("speech.wav");
-    let spoken = Command::new("espeak-ng")
-        .arg("-w")
-        .arg(&speech)
-        .arg("Slate measures loudness the way broadcasters must deliver it, in LUFS and true peak.")
-        .status()
-        .expect("espeak-ng runs (the setup installs it)");
-    assert!(spoken.success());
     let inputs = [
-        speech,
+        speech(dir.path()),
         wav(
             dir.path(),
             "tone.wav",
@@ -68,15 +20,11 @@ fn loudness_agrees_with_ffmpeg_on_speech_a_tone_noise_and_clipping() {
             "noise.wav",
             "audiotestsrc wave=pink-noise volume=0.3 num-buffers=200 ! audio/x-raw,rate=44100,channels=1",
         ),
-        wav(
-            dir.path(),
-            "hot.wav",
-            "audiotestsrc wave=sine freq=220 volume=1.0 num-buffers=200 ! audio/x-raw,format=F32LE,rate=48000,channels=2 ! audioamplify amplification=1.6 clipping-method=clip ! audioconvert ! audio/x-raw,format=S16LE",
-        ),
+        wav(dir.path(), "hot.wav", common::HOT),
     ];
     for input in &inputs {
         let ours = slate_audio::measure_file(input).unwrap();
-        let (integrated, true_peak) = ffmpeg(input);
+        let (integrated, true_peak) = ffmpeg(input).unwrap();
         let name = input.file_name().unwrap().to_string_lossy();
         let i = ours.integrated_lufs.unwrap_or_else(|| panic!("{name}: {ours:?}"));
         let tp = ours.true_peak_dbtp.unwrap();

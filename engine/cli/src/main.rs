@@ -96,7 +96,7 @@ enum Command {
     Consent(consent::ConsentArgs),
     /// Serve the local HTTP API (the consent registry), behind a token.
     Serve(serve::ServeArgs),
-    /// Audio tools: loudness.
+    /// Audio tools: loudness measurement and normalisation.
     Audio {
         #[command(subcommand)]
         what: audio::AudioCommand,
