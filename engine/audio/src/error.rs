@@ -12,6 +12,8 @@ pub enum AudioError {
     Output { path: PathBuf, why: String },
     #[error("{0}")]
     Profile(String),
+    #[error("{0}")]
+    Settings(String),
     #[error("loudness meter: {0}")]
     Meter(String),
 }

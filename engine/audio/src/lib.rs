@@ -18,6 +18,7 @@ mod encode;
 mod error;
 mod limiter;
 mod loudness;
+mod mix;
 mod normalise;
 
 pub use decode::decode_file;
@@ -25,6 +26,7 @@ pub use encode::Writer;
 pub use error::AudioError;
 pub use limiter::Limiter;
 pub use loudness::{Loudness, Meter};
+pub use mix::{Curve, Ducker, pan_gains};
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
 
 fn init() -> Result<(), String> {

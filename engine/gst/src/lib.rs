@@ -11,7 +11,8 @@
 //! `onnxinfer` (runs an ONNX model on frames, objects or audio), the C2PA
 //! signing sinks `c2pasink` (a finished file) and `c2pahlssink` (live HLS,
 //! every segment signed as written), the ingest check `c2paverify` and
-//! `consentgate` (only people who allowed it are shown).
+//! `consentgate` (only people who allowed it are shown), and `stemmix`
+//! with its `stem`s (named audio stems mixed with automation and ducking).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -28,6 +29,8 @@ pub mod onnxinfer;
 mod reload;
 pub mod shottag;
 mod signing;
+pub mod stem;
+pub mod stemmix;
 pub mod wasmsrc;
 pub mod wasmstage;
 
@@ -75,6 +78,8 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     c2pahlssink::register(plugin)?;
     c2paverify::register(plugin)?;
     consentgate::register(plugin)?;
+    stem::register(plugin)?;
+    stemmix::register(plugin)?;
     Ok(())
 }
 
