@@ -19,6 +19,7 @@ mod error;
 mod limiter;
 mod loudness;
 mod mix;
+mod mp4;
 mod normalise;
 
 pub use decode::decode_file;
@@ -27,6 +28,7 @@ pub use error::AudioError;
 pub use limiter::Limiter;
 pub use loudness::{Loudness, Meter};
 pub use mix::{Curve, Ducker, pan_gains};
+pub use mp4::name_tracks;
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
 
 fn init() -> Result<(), String> {

@@ -34,6 +34,9 @@ pub enum AudioCommand {
         #[arg(long)]
         live: bool,
     },
+    /// Mixes stems (with gain, automation, pan, mute, ducking under
+    /// speech) into an MP4 holding the mix and one named track per stem.
+    Mix(crate::audio_mix::MixArgs),
 }
 
 pub fn audio(command: AudioCommand) -> Result<(), Failure> {
@@ -66,6 +69,7 @@ pub fn audio(command: AudioCommand) -> Result<(), Failure> {
             };
             print(&normalise(&input, &output, &profile).map_err(bad)?)
         }
+        AudioCommand::Mix(args) => crate::audio_mix::mix(args),
     }
 }
 

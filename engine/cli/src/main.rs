@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod alloc;
 mod audio;
+mod audio_mix;
 mod bench;
 mod bench_c2pa;
 mod bench_consent;

@@ -249,6 +249,24 @@ impl ElementImpl for StemMix {
             if let Some((_, format)) = self.mixer.lock().unwrap().as_ref() {
                 format.set_property("caps", &caps);
             }
+            // Stems linked before `stems` said they are keys.
+            let keys: Vec<String> = settings
+                .stems
+                .iter()
+                .flatten()
+                .filter(|(_, s)| s.vad)
+                .map(|(n, _)| n.clone())
+                .collect();
+            drop(settings);
+            let obj = self.obj();
+            for name in keys {
+                if let (Some(tee), None) = (obj.by_name(&format!("{name}-tee")), obj.by_name(&format!("{name}-vad"))) {
+                    if let Err(why) = self.add_voice_detection(&name, &tee) {
+                        gst::element_imp_error!(self, gst::CoreError::Negotiation, ("stem `{name}`: {why}"));
+                        return Err(gst::StateChangeError);
+                    }
+                }
+            }
         }
         self.parent_change_state(transition)
     }
@@ -314,12 +332,14 @@ impl StemMix {
         if let Err(why) = apply(&stem, name, &stem_settings) {
             *self.refused.lock().unwrap() = Some(why);
         }
-        let mut chain = vec![convert.clone(), resample, format];
-        if stem_settings.vad {
-            self.keys.declare(name);
-            chain.push(make("tee", &format!("{name}-tee")));
-        }
-        chain.push(stem.clone());
+        // The tee feeds voice detection when the stem is a ducking key.
+        let chain = [
+            convert.clone(),
+            resample,
+            format,
+            make("tee", &format!("{name}-tee")),
+            stem.clone(),
+        ];
         obj.add_many(&chain).map_err(|e| e.to_string())?;
         gst::Element::link_many(&chain).map_err(|e| format!("stem `{name}`: {e}"))?;
         stem.link(&mixer).map_err(|e| format!("stem `{name}`: {e}"))?;
@@ -346,6 +366,7 @@ impl StemMix {
     /// reports speech on and off to the stems that duck under `name`.
     fn add_voice_detection(&self, name: &str, tee: &gst::Element) -> Result<(), String> {
         let obj = self.obj();
+        self.keys.declare(name);
         let queue = make("queue", &format!("{name}-vad-queue"));
         let convert = make("audioconvert", &format!("{name}-vad-convert"));
         let resample = make("audioresample", &format!("{name}-vad-resample"));

@@ -16,7 +16,7 @@ use gst::prelude::*;
 mod imp;
 mod settings;
 
-pub use settings::{StemSettings, parse_stems};
+pub use settings::{StemSettings, parse_stems, valid_stem_name};
 
 glib::wrapper! {
     pub struct StemMix(ObjectSubclass<imp::StemMix>) @extends gst::Bin, gst::Element, gst::Object, @implements gst::ChildProxy;

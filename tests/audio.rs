@@ -1,0 +1,150 @@
+//! `slate audio` end to end: stems at different rates and layouts mixed
+//! into an MP4 with named tracks, stems written as files, bad stems named.
+
+use std::path::Path;
+use std::process::Command;
+
+use slate_e2e::*;
+
+/// Renders an ffmpeg lavfi source to `name` in `dir`.
+fn make(dir: &Path, name: &str, source: &str, extra: &[&str]) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+        .args(extra)
+        .arg(dir.join(name))
+        .status()
+        .expect("ffmpeg runs (the setup installs it)");
+    assert!(status.success(), "{source}");
+}
+
+#[test]
+fn stems_at_any_rate_and_layout_mix_into_one_mp4_with_a_named_track_each() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let spoken = Command::new("espeak-ng")
+        .arg("-w")
+        .arg(dir.join("speech.wav"))
+        .arg("the coffee cup stays on the table")
+        .status()
+        .expect("espeak-ng runs (the setup installs it)");
+    assert!(spoken.success());
+    // 22.05 kHz mono speech, 44.1 kHz stereo music, 96 kHz 5.1 ambience,
+    // 8 kHz mono effects as FLAC.
+    make(
+        dir,
+        "music.wav",
+        "aevalsrc=0.1*sin(2*PI*440*t):s=44100:c=stereo:d=3",
+        &[],
+    );
+    make(
+        dir,
+        "ambience.wav",
+        "anoisesrc=a=0.05:r=96000:d=3",
+        &["-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0"],
+    );
+    make(
+        dir,
+        "fx.flac",
+        "aevalsrc='0.3*sin(2*PI*1000*t)*lt(mod(t,1),0.05)':s=8000:d=3",
+        &[],
+    );
+    let output = slate(dir)
+        .args([
+            "audio",
+            "mix",
+            "--stem",
+            "dialogue=speech.wav",
+            "--stem",
+            "music=music.wav",
+        ])
+        .args(["--stem", "ambience=ambience.wav", "--stem", "fx=fx.flac"])
+        .args([
+            "--settings",
+            "dialogue: vad=true; music: gain=-6, duck=12, duck-key=dialogue; ambience: pan=-0.5",
+        ])
+        .args(["-o", "mix.mp4", "--stems-dir", "stems"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["tracks"],
+        serde_json::json!(["mix", "dialogue", "music", "ambience", "fx"])
+    );
+    let probe = ffprobe(&dir.join("mix.mp4"));
+    let tracks: Vec<(String, u64)> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["tags"]["handler_name"].as_str().unwrap_or("").to_owned(),
+                s["channels"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    println!("ffprobe tracks: {tracks:?}");
+    assert_eq!(
+        tracks,
+        [
+            ("mix".to_owned(), 2),
+            ("dialogue".to_owned(), 1),
+            ("music".to_owned(), 2),
+            ("ambience".to_owned(), 6),
+            ("fx".to_owned(), 1)
+        ]
+    );
+    for (stem, rate, channels) in [
+        ("dialogue", 22050, 1),
+        ("music", 44100, 2),
+        ("ambience", 96000, 6),
+        ("fx", 8000, 1),
+    ] {
+        let file = dir.join("stems").join(format!("{stem}.wav"));
+        let probe = ffprobe(&file);
+        let stream = &probe["streams"][0];
+        assert_eq!(stream["sample_rate"], rate.to_string(), "{stem}");
+        assert_eq!(stream["channels"], channels, "{stem}");
+        assert!(duration_of(&probe) > 1.5, "{stem}");
+    }
+}
+
+#[test]
+fn a_stem_without_audio_or_with_bad_settings_is_named() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    make(dir, "music.wav", "aevalsrc=0.1*sin(2*PI*440*t):s=44100:d=1", &[]);
+    make(dir, "picture.mp4", "testsrc=d=1", &["-pix_fmt", "yuv420p"]);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--stem", "music=music.wav", "--stem", "bed=picture.mp4"],
+            "stem `bed`: ",
+        ),
+        (&["--stem", "music=gone.wav"], "stem `music`: "),
+        (
+            &[
+                "--stem",
+                "music=music.wav",
+                "--settings",
+                "music: duck=6, duck-key=voice",
+            ],
+            "stem `music`: duck-key `voice`",
+        ),
+        (
+            &["--stem", "my music=music.wav"],
+            "--stem `my music=music.wav`: a stem name",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = slate(dir)
+            .args(["audio", "mix", "-o", "out.mp4"])
+            .args(args)
+            .output()
+            .unwrap();
+        let (_, stderr) = texts(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!dir.join("out.mp4").exists());
+    }
+}
