@@ -125,6 +125,10 @@ function Element:name() end
 ---@param name string
 ---@return Pad
 function Element:pad(name) end
+---A stem of a stemmix by name (its gain, pan, mute, automation, duck...).
+---@param name string
+---@return Element
+function Element:stem(name) end
 ---@param property string
 ---@return boolean|number|string|nil
 function Element:get(property) end

@@ -84,8 +84,11 @@ fn read_header(reader: &mut impl Read, left: u64) -> Result<(u64, [u8; 4], u64),
     Ok((size, kind, header))
 }
 
-/// The children of a box's payload: (type, whole box bytes).
-fn children(payload: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, String> {
+/// A box's type and its whole bytes.
+type Child<'a> = ([u8; 4], &'a [u8]);
+
+/// The children of a box's payload.
+fn children(payload: &[u8]) -> Result<Vec<Child<'_>>, String> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < payload.len() {

@@ -323,3 +323,31 @@ fn table_pipelines_state_events_and_observers() {
     assert_eq!(automation.number("observed"), Some(2.0));
     assert_eq!(automation.number("last"), Some(0.25));
 }
+
+#[test]
+fn the_level_rider_moves_the_music_stem_on_each_shot() {
+    register_slate_elements();
+    in_scratch(|dir| {
+        let mut automation = Automation::load(&scripts().join("level_rider.lua"), Options::default()).unwrap();
+        automation.run(Some(Duration::from_secs(20))).unwrap();
+        // Levels of the ride, 100 ms windows, against the first shot's.
+        let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<f32>::new()));
+        let into = samples.clone();
+        slate_audio::decode_file(&dir.join("out/ride.wav"), move |_, channels, block| {
+            into.lock().unwrap().extend(block.iter().step_by(channels as usize));
+            Ok(())
+        })
+        .unwrap();
+        let samples = samples.lock().unwrap();
+        let level = |from: f64, to: f64| {
+            let window = &samples[(from * 48_000.0) as usize..(to * 48_000.0) as usize];
+            10.0 * (window.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / window.len() as f64).log10()
+        };
+        let intro = level(0.5, 1.4);
+        let talk = level(2.0, 2.9) - intro;
+        let outro = level(3.5, 4.2) - intro;
+        println!("intro {intro:.1} dBFS, talk {talk:+.1} dB, outro {outro:+.1} dB");
+        assert!((talk + 12.0).abs() <= 1.0, "talk: {talk}");
+        assert!((outro + 3.0).abs() <= 1.0, "outro: {outro}");
+    });
+}

@@ -260,11 +260,11 @@ impl ElementImpl for StemMix {
             drop(settings);
             let obj = self.obj();
             for name in keys {
-                if let (Some(tee), None) = (obj.by_name(&format!("{name}-tee")), obj.by_name(&format!("{name}-vad"))) {
-                    if let Err(why) = self.add_voice_detection(&name, &tee) {
-                        gst::element_imp_error!(self, gst::CoreError::Negotiation, ("stem `{name}`: {why}"));
-                        return Err(gst::StateChangeError);
-                    }
+                if let (Some(tee), None) = (obj.by_name(&format!("{name}-tee")), obj.by_name(&format!("{name}-vad")))
+                    && let Err(why) = self.add_voice_detection(&name, &tee)
+                {
+                    gst::element_imp_error!(self, gst::CoreError::Negotiation, ("stem `{name}`: {why}"));
+                    return Err(gst::StateChangeError);
                 }
             }
         }

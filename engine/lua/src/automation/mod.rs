@@ -57,6 +57,7 @@ pub const API: &[&str] = &[
     "Pipeline:name",
     "Element:name",
     "Element:pad",
+    "Element:stem",
     "Element:get",
     "Element:set",
     "Element:restart",

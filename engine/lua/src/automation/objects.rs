@@ -155,6 +155,30 @@ impl UserData for Pad {}
 impl UserData for Element {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("name", |_, e, ()| Ok(e.element.name().to_string()));
+        methods.add_method("stem", |_, e, name: String| {
+            let stems: Vec<gst::Element> = e
+                .element
+                .downcast_ref::<gst::Bin>()
+                .map(|bin| bin.children())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c.factory().is_some_and(|f| f.name() == "stem"))
+                .collect();
+            match stems.iter().find(|s| s.name() == name.as_str()) {
+                Some(stem) => Ok(Element {
+                    element: stem.clone(),
+                    owner: e.owner.clone(),
+                }),
+                None => {
+                    let names: Vec<String> = stems.iter().map(|s| s.name().to_string()).collect();
+                    Err(runtime(format!(
+                        "element `{}` has no stem `{name}` (stems: {})",
+                        e.element.name(),
+                        if names.is_empty() { "none: not a stemmix".to_owned() } else { names.join(", ") }
+                    )))
+                }
+            }
+        });
         methods.add_method("pad", |_, e, name: String| {
             e.element
                 .static_pad(&name)
