@@ -148,3 +148,43 @@ fn a_stem_without_audio_or_with_bad_settings_is_named() {
         assert!(!dir.join("out.mp4").exists());
     }
 }
+
+#[test]
+fn synctest_and_sync_measure_and_correct_a_planted_offset() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let made = slate(dir)
+        .args([
+            "audio",
+            "synctest",
+            "-o",
+            "sync.mp4",
+            "--offset-ms",
+            "-80",
+            "--seconds",
+            "4",
+            "--fps",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", texts(&made).1);
+    let output = slate(dir)
+        .args(["audio", "sync", "sync.mp4", "--correct", "fixed.mp4"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let offset = report["offset_ms"].as_f64().unwrap();
+    assert!((offset + 80.0).abs() <= 1000.0 / 30.0, "{report}");
+    assert_eq!(report["within_r37"], false, "80 ms early is outside R37");
+    assert_eq!(report["events"].as_array().unwrap().len(), 3);
+    assert!(report["residual_ms"].as_f64().unwrap().abs() <= 10.0, "{report}");
+    let probe = ffprobe(&dir.join("fixed.mp4"));
+    assert_eq!(probe["streams"].as_array().unwrap().len(), 2);
+
+    let silent = slate(dir).args(["audio", "sync", "fixed-nope.mp4"]).output().unwrap();
+    assert_eq!(silent.status.code(), Some(2));
+    assert!(texts(&silent).1.contains("fixed-nope.mp4: no such file"));
+}

@@ -37,6 +37,68 @@ pub enum AudioCommand {
     /// Mixes stems (with gain, automation, pan, mute, ducking under
     /// speech) into an MP4 holding the mix and one named track per stem.
     Mix(crate::audio_mix::MixArgs),
+    /// Writes the flash-and-beep sync pattern (MP4): a white frame and a
+    /// 1 kHz beep every second, the beep shifted by --offset-ms.
+    Synctest {
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Planted offset, ms (> 0: audio late).
+        #[arg(long, allow_hyphen_values = true, default_value_t = 0.0)]
+        offset_ms: f64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+    },
+    /// Measures the audio/video offset of a flash-and-beep file against
+    /// EBU R37 (-40/+60 ms); with --correct, writes the file re-timed.
+    Sync {
+        file: PathBuf,
+        /// Write a copy with the audio moved by the measured offset here.
+        #[arg(long, value_name = "OUT.mp4")]
+        correct: Option<PathBuf>,
+    },
+}
+
+#[derive(serde::Serialize)]
+struct SyncReport {
+    file: PathBuf,
+    /// Median offset, ms (> 0: audio late).
+    offset_ms: f64,
+    within_r37: bool,
+    events: Vec<slate_audio::SyncEvent>,
+    corrected: Option<PathBuf>,
+    residual_ms: Option<f64>,
+}
+
+fn sync(file: PathBuf, correct: Option<PathBuf>) -> Result<(), Failure> {
+    crate::init_gstreamer().map_err(Failure::Runtime)?;
+    let bad = |e: String| Failure::BadInput(anyhow::anyhow!(e));
+    let median = |events: &[slate_audio::SyncEvent]| {
+        let mut offsets: Vec<f64> = events.iter().map(|e| e.offset_ms).collect();
+        offsets.sort_by(f64::total_cmp);
+        offsets.get(offsets.len() / 2).copied()
+    };
+    let events = gstslate::avsync::measure_file(&file).map_err(bad)?;
+    let offset_ms = median(&events).ok_or_else(|| {
+        bad(format!(
+            "{}: no flash with a beep found; make one with `slate audio synctest`",
+            file.display()
+        ))
+    })?;
+    let mut residual_ms = None;
+    if let Some(out) = &correct {
+        gstslate::avsync::correct_file(&file, out, offset_ms).map_err(bad)?;
+        residual_ms = median(&gstslate::avsync::measure_file(out).map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?);
+    }
+    print(&SyncReport {
+        within_r37: slate_audio::SyncEvent::new(0.0, offset_ms / 1000.0).within_r37,
+        file,
+        offset_ms,
+        events,
+        corrected: correct,
+        residual_ms,
+    })
 }
 
 pub fn audio(command: AudioCommand) -> Result<(), Failure> {
@@ -70,6 +132,21 @@ pub fn audio(command: AudioCommand) -> Result<(), Failure> {
             print(&normalise(&input, &output, &profile).map_err(bad)?)
         }
         AudioCommand::Mix(args) => crate::audio_mix::mix(args),
+        AudioCommand::Synctest {
+            output,
+            offset_ms,
+            seconds,
+            fps,
+        } => {
+            let test = slate_audio::SyncTest {
+                seconds,
+                fps,
+                offset_ms,
+            };
+            slate_audio::write_synctest(&output, test).map_err(bad)?;
+            print(&serde_json::json!({ "output": output, "offset_ms": offset_ms, "seconds": seconds, "fps": fps }))
+        }
+        AudioCommand::Sync { file, correct } => sync(file, correct),
     }
 }
 

@@ -12,12 +12,14 @@
 //! signing sinks `c2pasink` (a finished file) and `c2pahlssink` (live HLS,
 //! every segment signed as written), the ingest check `c2paverify` and
 //! `consentgate` (only people who allowed it are shown), and `stemmix`
-//! with its `stem`s (named audio stems mixed with automation and ducking).
+//! with its `stem`s (named audio stems mixed with automation and ducking),
+//! `avsync` (audio/video offset of the flash-and-beep pattern).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
 use gst::prelude::*;
 
+pub mod avsync;
 pub mod c2pahlssink;
 pub mod c2pasink;
 pub mod c2paverify;
@@ -80,6 +82,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     consentgate::register(plugin)?;
     stem::register(plugin)?;
     stemmix::register(plugin)?;
+    avsync::register(plugin)?;
     Ok(())
 }
 

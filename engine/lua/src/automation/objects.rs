@@ -174,7 +174,11 @@ impl UserData for Element {
                     Err(runtime(format!(
                         "element `{}` has no stem `{name}` (stems: {})",
                         e.element.name(),
-                        if names.is_empty() { "none: not a stemmix".to_owned() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none: not a stemmix".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
                     )))
                 }
             }
