@@ -70,6 +70,103 @@ fn gain_scales_audio_blocks() {
     assert_eq!(out, [0.5, -0.25, 0.0]);
 }
 
+/// Pushes `seconds` of `signal(t)` (48 kHz mono F32) through a plugin in
+/// 10 ms blocks; returns what came out and the last block's metadata.
+fn through_audio_plugin(name: &str, config: &str, seconds: f64, signal: impl Fn(f64) -> f32) -> (Vec<f32>, Record) {
+    let mut h = harness(
+        name,
+        &[("config", config)],
+        "audio/x-raw,format=F32LE,layout=interleaved,rate=48000,channels=1",
+    );
+    let mut out = Vec::new();
+    let mut record = Record::default();
+    let blocks = (seconds * 100.0) as usize;
+    for block in 0..blocks {
+        let samples: Vec<u8> = (0..480)
+            .flat_map(|i| signal((block * 480 + i) as f64 / 48_000.0).to_le_bytes())
+            .collect();
+        let mut buffer = gst::Buffer::from_slice(samples);
+        buffer
+            .get_mut()
+            .unwrap()
+            .set_pts(gst::ClockTime::from_mseconds(block as u64 * 10));
+        h.push(buffer).unwrap();
+        let pulled = h.pull().unwrap();
+        record = SlateMeta::record_of(&pulled);
+        out.extend(
+            pulled
+                .map_readable()
+                .unwrap()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        );
+    }
+    (out, record)
+}
+
+/// Amplitude of the `hz` component of the last 0.2 s of `samples` (Goertzel).
+fn amplitude(samples: &[f32], hz: f64) -> f64 {
+    let tail = &samples[samples.len() - 9600..];
+    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
+    let (mut re, mut im) = (0.0, 0.0);
+    for (n, s) in tail.iter().enumerate() {
+        re += f64::from(*s) * (w * n as f64).cos();
+        im += f64::from(*s) * (w * n as f64).sin();
+    }
+    2.0 * (re * re + im * im).sqrt() / tail.len() as f64
+}
+
+fn db(ratio: f64) -> f64 {
+    20.0 * ratio.log10()
+}
+
+#[test]
+fn the_compressor_turns_down_what_is_over_the_threshold_by_its_ratio() {
+    let config = r#"{"threshold_db": -20, "ratio": 4, "attack_ms": 5, "release_ms": 100}"#;
+    let tone = |amplitude: f32| move |t: f64| amplitude * (2.0 * std::f64::consts::PI * 1000.0 * t).sin() as f32;
+    // -6 dB peak is 14 dB over: 14 * (1 - 1/4) = 10.5 dB down.
+    let (loud, record) = through_audio_plugin("compressor", config, 1.0, tone(0.5));
+    let change = db(amplitude(&loud, 1000.0) / 0.5);
+    println!(
+        "loud tone: {change:.2} dB, reduction {:?}",
+        record.get("compressor.reduction-db")
+    );
+    assert!((change + 10.5).abs() <= 0.5, "{change}");
+    // -26 dB is under the threshold: untouched.
+    let (quiet, _) = through_audio_plugin("compressor", config, 1.0, tone(0.05));
+    assert!(db(amplitude(&quiet, 1000.0) / 0.05).abs() <= 0.05);
+    let h = gst::ElementFactory::make("wasmstage")
+        .property("plugin", plugin("compressor"))
+        .property("config", r#"{"ratio": 0.5}"#)
+        .build()
+        .unwrap();
+    assert!(h.set_state(gst::State::Ready).is_err(), "a ratio under 1 is refused");
+}
+
+#[test]
+fn the_de_esser_turns_down_sibilance_and_leaves_the_voice() {
+    let config = r#"{"frequency_hz": 4500, "threshold_db": -30, "max_reduction_db": 12}"#;
+    let tau = 2.0 * std::f64::consts::PI;
+    let voiced = |t: f64| (0.25 * (tau * 300.0 * t).sin()) as f32;
+    let hissing = |t: f64| (0.25 * (tau * 300.0 * t).sin() + 0.25 * (tau * 8000.0 * t).sin()) as f32;
+    let (out, record) = through_audio_plugin("de_esser", config, 0.6, hissing);
+    let (low, high) = (db(amplitude(&out, 300.0) / 0.25), db(amplitude(&out, 8000.0) / 0.25));
+    println!(
+        "with sibilance: 300 Hz {low:+.2} dB, 8 kHz {high:+.2} dB ({:?})",
+        record.get("de-esser.reduction-db")
+    );
+    assert!(low.abs() <= 0.5, "the voice stays: {low}");
+    assert!(
+        (high + 12.0).abs() <= 1.5,
+        "the hiss goes down by the most allowed: {high}"
+    );
+    let (out, _) = through_audio_plugin("de_esser", config, 0.6, voiced);
+    assert!(
+        db(amplitude(&out, 300.0) / 0.25).abs() <= 0.1,
+        "no sibilance, no change"
+    );
+}
+
 #[test]
 fn an_analyzer_adds_metadata_and_leaves_pixels_alone() {
     let mut h = harness(

@@ -22,22 +22,10 @@ impl AudioFilter for Gain {
     }
 
     fn process(&mut self, info: &AudioInfo, samples: &mut Vec<u8>, _meta: &mut Metadata) -> Result<(), PluginError> {
-        match info.format {
-            SampleFormat::F32le => {
-                for sample in samples.chunks_exact_mut(4) {
-                    let value = f32::from_le_bytes(sample.try_into().unwrap()) * self.gain;
-                    sample.copy_from_slice(&value.to_le_bytes());
-                }
-            }
-            SampleFormat::S16le => {
-                for sample in samples.chunks_exact_mut(2) {
-                    let value = i16::from_le_bytes(sample.try_into().unwrap()) as f32 * self.gain;
-                    let value = value.round().clamp(i16::MIN as f32, i16::MAX as f32) as i16;
-                    sample.copy_from_slice(&value.to_le_bytes());
-                }
-            }
-        }
-        metrics::counter_add("samples", (samples.len() / 4) as u64);
+        let mut values = slate_plugin_sdk::samples_f32(info.format, samples);
+        values.iter_mut().for_each(|s| *s *= self.gain);
+        slate_plugin_sdk::store_f32(info.format, &values, samples);
+        metrics::counter_add("samples", values.len() as u64);
         Ok(())
     }
 }

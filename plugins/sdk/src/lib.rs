@@ -319,6 +319,31 @@ macro_rules! analyzer {
     };
 }
 
+/// Audio samples as floats (-1..1), whatever their format.
+pub fn samples_f32(format: SampleFormat, bytes: &[u8]) -> Vec<f32> {
+    match format {
+        SampleFormat::F32le => bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+        SampleFormat::S16le => bytes
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect(),
+    }
+}
+
+/// Writes float samples back in `format` (16-bit rounds and clips).
+pub fn store_f32(format: SampleFormat, samples: &[f32], bytes: &mut Vec<u8>) {
+    bytes.clear();
+    match format {
+        SampleFormat::F32le => bytes.extend(samples.iter().flat_map(|s| s.to_le_bytes())),
+        SampleFormat::S16le => bytes.extend(samples.iter().flat_map(|s| {
+            ((s * 32768.0).round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16).to_le_bytes()
+        })),
+    }
+}
+
 /// Reads a number from a flat JSON object config like `{"gain": 1.5}`,
 /// without pulling a JSON parser into every plugin.
 pub fn config_number(config: &str, key: &str) -> Result<Option<f64>, PluginError> {
