@@ -13,7 +13,8 @@
 //! every segment signed as written), the ingest check `c2paverify` and
 //! `consentgate` (only people who allowed it are shown), and `stemmix`
 //! with its `stem`s (named audio stems mixed with automation and ducking),
-//! `avsync` (audio/video offset of the flash-and-beep pattern).
+//! `avsync` (audio/video offset of the flash-and-beep pattern) and
+//! `loudnorm` (live loudness to a delivery profile).
 //! [`SlateMeta`] is the per-buffer metadata they and every later stage share.
 
 use gst::glib;
@@ -24,6 +25,7 @@ pub mod c2pahlssink;
 pub mod c2pasink;
 pub mod c2paverify;
 pub mod consentgate;
+pub mod loudnorm;
 pub mod luastage;
 mod meta;
 pub mod metalog;
@@ -83,6 +85,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     stem::register(plugin)?;
     stemmix::register(plugin)?;
     avsync::register(plugin)?;
+    loudnorm::register(plugin)?;
     Ok(())
 }
 
