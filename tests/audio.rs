@@ -188,3 +188,25 @@ fn synctest_and_sync_measure_and_correct_a_planted_offset() {
     assert_eq!(silent.status.code(), Some(2));
     assert!(texts(&silent).1.contains("fixed-nope.mp4: no such file"));
 }
+
+#[test]
+fn bench_audio_prints_real_time_factors_and_latencies() {
+    let scratch = tempfile::tempdir().unwrap();
+    let output = slate(scratch.path())
+        .args(["bench", "audio", "--seconds", "5"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    for case in ["mix ", "mix + ducking (VAD)", "mix + ducking + live loudness"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(case))
+            .unwrap_or_else(|| panic!("{case}: {stdout}"));
+        let factor: f64 = line.split_whitespace().last().unwrap().parse().unwrap();
+        assert!(factor > 0.0, "{line}");
+    }
+    let look_ahead = stdout.lines().find(|l| l.contains("loudnorm")).unwrap();
+    let ms: f64 = look_ahead.split_whitespace().last().unwrap().parse().unwrap();
+    assert!(ms >= 3000.0, "{look_ahead}");
+}

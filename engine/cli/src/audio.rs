@@ -72,7 +72,6 @@ struct SyncReport {
 }
 
 fn sync(file: PathBuf, correct: Option<PathBuf>) -> Result<(), Failure> {
-    crate::init_gstreamer().map_err(Failure::Runtime)?;
     let bad = |e: String| Failure::BadInput(anyhow::anyhow!(e));
     let median = |events: &[slate_audio::SyncEvent]| {
         let mut offsets: Vec<f64> = events.iter().map(|e| e.offset_ms).collect();

@@ -91,7 +91,6 @@ pub fn mix(args: MixArgs) -> Result<(), Failure> {
             .with_context(|| format!("--stems-dir {}", dir.display()))
             .map_err(bad)?;
     }
-    crate::init_gstreamer().map_err(Failure::Runtime)?;
     let name = args.output.file_name().and_then(|n| n.to_str()).unwrap_or("mix.mp4");
     let partial = args.output.with_file_name(format!(".{name}.partial.mp4"));
     run(&stems, &args, &partial).map_err(Failure::Runtime)?;

@@ -52,6 +52,13 @@ pub enum Bench {
         #[arg(long, default_value = "tests/fixtures/faces")]
         faces: std::path::PathBuf,
     },
+    /// 8 stems at 48 kHz stereo: mixing, ducking under VAD, live loudness
+    /// (real-time factor), and the latency each stage adds.
+    Audio {
+        /// Seconds of audio per case.
+        #[arg(long, default_value_t = 30)]
+        seconds: u32,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -67,6 +74,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
         Bench::Onnx { seconds } => crate::bench_onnx::run(seconds).map_err(Failure::Runtime),
         Bench::Consent { seconds, faces } => crate::bench_consent::run(seconds, &faces).map_err(Failure::Runtime),
+        Bench::Audio { seconds } => crate::bench_audio::run(seconds).map_err(Failure::Runtime),
         Bench::C2pa { sizes, rounds } => crate::bench_c2pa::run(&sizes, rounds).map_err(Failure::Runtime),
     }
 }

@@ -14,6 +14,7 @@ mod alloc;
 mod audio;
 mod audio_mix;
 mod bench;
+mod bench_audio;
 mod bench_c2pa;
 mod bench_consent;
 mod bench_onnx;

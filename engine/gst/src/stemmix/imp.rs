@@ -362,8 +362,10 @@ impl StemMix {
         Ok(ghost.upcast())
     }
 
-    /// tee -> 16 kHz mono -> onnxinfer (Silero VAD) -> a sink whose probe
-    /// reports speech on and off to the stems that duck under `name`.
+    /// tee -> 16 kHz mono -> onnxinfer (Silero VAD), whose output a probe
+    /// reads (speech on and off, for the stems that duck under `name`) and
+    /// drops. No sink: a sink would hold the branch in preroll while the
+    /// mix waits for it.
     fn add_voice_detection(&self, name: &str, tee: &gst::Element) -> Result<(), String> {
         let obj = self.obj();
         self.keys.declare(name);
@@ -384,16 +386,13 @@ impl StemMix {
             .property("model", "silero-vad")
             .build()
             .map_err(|e| e.to_string())?;
-        let sink = make("fakesink", &format!("{name}-vad-sink"));
-        sink.set_property("sync", false);
-        sink.set_property("async", false);
-        let chain = [queue, convert, resample, format, vad, sink.clone()];
+        let chain = [queue, convert, resample, format, vad.clone()];
         obj.add_many(&chain).map_err(|e| e.to_string())?;
         tee.link(&chain[0]).map_err(|e| format!("stem `{name}`: {e}"))?;
         gst::Element::link_many(&chain).map_err(|e| format!("stem `{name}`: {e}"))?;
         let keys = self.keys.clone();
         let key = name.to_owned();
-        let pad = sink.static_pad("sink").expect("fakesink has sink");
+        let pad = vad.static_pad("src").expect("onnxinfer has src");
         pad.add_probe(
             gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
             move |pad, info| {
@@ -401,10 +400,11 @@ impl StemMix {
                     if matches!(event.type_(), gst::EventType::Eos | gst::EventType::FlushStart) {
                         keys.end(&key);
                     }
+                    // Events go on (to no peer: harmless); buffers stop here.
                     return gst::PadProbeReturn::Ok;
                 }
                 let Some(buffer) = info.buffer() else {
-                    return gst::PadProbeReturn::Ok;
+                    return gst::PadProbeReturn::Drop;
                 };
                 let speaking = SlateMeta::record_of(buffer).get("vad.speech") == Some(&true.into());
                 let segment = pad
@@ -417,7 +417,7 @@ impl StemMix {
                 if let (Some(from), Some(to)) = (running(buffer.pts()), running(end)) {
                     keys.report(&key, from.nseconds(), to.nseconds(), speaking);
                 }
-                gst::PadProbeReturn::Ok
+                gst::PadProbeReturn::Drop
             },
         );
         Ok(())
