@@ -21,6 +21,7 @@ mod loudness;
 mod mix;
 mod mp4;
 mod normalise;
+pub mod plot;
 mod sync;
 
 pub use decode::decode_file;
@@ -30,6 +31,7 @@ pub use limiter::Limiter;
 pub use loudness::{Loudness, Meter};
 pub use mix::{Curve, Ducker, pan_gains};
 pub use mp4::name_tracks;
+pub use plot::plot_png;
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
 pub use sync::{BeepFinder, FlashFinder, R37_EARLY_MS, R37_LATE_MS, SyncEvent, SyncTest, pair, write_synctest};
 

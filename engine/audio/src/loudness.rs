@@ -26,6 +26,9 @@ pub struct Loudness {
     pub channels: u32,
     /// Nothing above the absolute gate (-70 LUFS): nothing to normalise.
     pub silent: bool,
+    /// Every 100 ms: (seconds, momentary, short-term LUFS), for plots.
+    #[serde(skip)]
+    pub series: Vec<(f64, Option<f64>, Option<f64>)>,
 }
 
 /// Measures a stream block by block.
@@ -38,6 +41,7 @@ pub struct Meter {
     since: u64,
     momentary_max: f64,
     short_term_max: f64,
+    series: Vec<(f64, Option<f64>, Option<f64>)>,
 }
 
 impl Meter {
@@ -55,6 +59,7 @@ impl Meter {
             since: 0,
             momentary_max: f64::NEG_INFINITY,
             short_term_max: f64::NEG_INFINITY,
+            series: Vec::new(),
         })
     }
 
@@ -77,12 +82,12 @@ impl Meter {
     }
 
     fn read_maxima(&mut self) {
-        if let Ok(m) = self.state.loudness_momentary() {
-            self.momentary_max = self.momentary_max.max(m);
-        }
-        if let Ok(s) = self.state.loudness_shortterm() {
-            self.short_term_max = self.short_term_max.max(s);
-        }
+        let momentary = self.state.loudness_momentary().ok().filter(|m| m.is_finite());
+        let short_term = self.state.loudness_shortterm().ok().filter(|s| s.is_finite());
+        self.momentary_max = self.momentary_max.max(momentary.unwrap_or(f64::NEG_INFINITY));
+        self.short_term_max = self.short_term_max.max(short_term.unwrap_or(f64::NEG_INFINITY));
+        let at = self.frames as f64 / f64::from(self.rate);
+        self.series.push((at, momentary, short_term));
     }
 
     pub fn report(mut self) -> Loudness {
@@ -104,6 +109,7 @@ impl Meter {
             rate: self.rate,
             channels: self.channels,
             silent: integrated.is_none(),
+            series: std::mem::take(&mut self.series),
         }
     }
 }

@@ -131,3 +131,27 @@ fn live_mode_has_a_bounded_look_ahead_and_states_its_latency() {
     assert!((integrated + 23.0).abs() <= 1.0, "{integrated}");
     assert!(true_peak <= -0.5, "{true_peak}");
 }
+
+#[test]
+fn the_plot_shows_the_target_band_and_the_loudness_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = synth(dir.path(), "bed.wav", 8.0, "0.05*sin(2*PI*330*t)");
+    let output = dir.path().join("out.wav");
+    let report = normalise_file(&input, &output, &Profile::named("ebu-r128").unwrap()).unwrap();
+    let png = dir.path().join("plot.png");
+    slate_audio::plot_png(&png, &report.output, Some(-23.0)).unwrap();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((info.width, info.height), (1000, 400));
+    let at = |x: usize, y: i64| &pixels[(y as usize * 1000 + x) * 3..(y as usize * 1000 + x) * 3 + 3];
+    // The band is green a little above the target; the short-term line
+    // (steady at -23 after its first 3 s) runs through the target's row.
+    assert_eq!(at(500, slate_audio::plot::y_of(-22.5)), slate_audio::plot::BAND);
+    let row = slate_audio::plot::y_of(-23.0);
+    let blue = (600..950).filter(|&x| (row - 1..=row + 1).any(|y| at(x, y) == slate_audio::plot::SHORT_TERM)).count();
+    assert!(blue > 300, "the short-term line lies on the target: {blue} columns");
+    let error = slate_audio::plot_png(&dir.path().join("plot.jpg"), &report.output, None).unwrap_err();
+    assert!(error.to_string().contains(".png"));
+}

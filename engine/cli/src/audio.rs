@@ -10,7 +10,12 @@ use crate::Failure;
 pub enum AudioCommand {
     /// EBU R128 loudness of a file (integrated, range, momentary and
     /// short-term maxima, true and sample peak) as JSON.
-    Measure { file: PathBuf },
+    Measure {
+        file: PathBuf,
+        /// Also draw loudness over time into this PNG.
+        #[arg(long, value_name = "PNG")]
+        plot: Option<PathBuf>,
+    },
     /// Normalises a file to a loudness profile and prints what it did
     /// (before and after) as JSON.
     Loudness {
@@ -33,6 +38,10 @@ pub enum AudioCommand {
         /// file mode.
         #[arg(long)]
         live: bool,
+        /// Also draw the result's loudness over time, with the target
+        /// band, into this PNG.
+        #[arg(long, value_name = "PNG")]
+        plot: Option<PathBuf>,
     },
     /// Mixes stems (with gain, automation, pan, mute, ducking under
     /// speech) into an MP4 holding the mix and one named track per stem.
@@ -103,7 +112,13 @@ fn sync(file: PathBuf, correct: Option<PathBuf>) -> Result<(), Failure> {
 pub fn audio(command: AudioCommand) -> Result<(), Failure> {
     let bad = |e: slate_audio::AudioError| Failure::BadInput(e.into());
     match command {
-        AudioCommand::Measure { file } => print(&slate_audio::measure_file(&file).map_err(bad)?),
+        AudioCommand::Measure { file, plot } => {
+            let report = slate_audio::measure_file(&file).map_err(bad)?;
+            if let Some(png) = plot {
+                slate_audio::plot_png(&png, &report, None).map_err(bad)?;
+            }
+            print(&report)
+        }
         AudioCommand::Loudness {
             input,
             output,
@@ -111,6 +126,7 @@ pub fn audio(command: AudioCommand) -> Result<(), Failure> {
             target,
             true_peak,
             live,
+            plot,
         } => {
             let profile = match (profile.as_str(), target) {
                 ("custom", Some(target)) => Profile::custom(target, true_peak),
@@ -128,7 +144,11 @@ pub fn audio(command: AudioCommand) -> Result<(), Failure> {
             } else {
                 slate_audio::normalise_file
             };
-            print(&normalise(&input, &output, &profile).map_err(bad)?)
+            let report = normalise(&input, &output, &profile).map_err(bad)?;
+            if let Some(png) = plot {
+                slate_audio::plot_png(&png, &report.output, Some(profile.integrated_lufs)).map_err(bad)?;
+            }
+            print(&report)
         }
         AudioCommand::Mix(args) => crate::audio_mix::mix(args),
         AudioCommand::Synctest {
