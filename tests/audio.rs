@@ -210,3 +210,29 @@ fn bench_audio_prints_real_time_factors_and_latencies() {
     let ms: f64 = look_ahead.split_whitespace().last().unwrap().parse().unwrap();
     assert!(ms >= 3000.0, "{look_ahead}");
 }
+
+#[test]
+fn the_stems_pipeline_file_mixes_live_to_ebu_r128_and_names_a_bad_stem() {
+    let scratch = tempfile::tempdir().unwrap();
+    let file = repo().join("pipelines/stems.toml");
+    let output = slate(scratch.path()).arg("run").arg(&file).output().unwrap();
+    let (_, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let probe = ffprobe(&scratch.path().join("out/stems.wav"));
+    let seconds = duration_of(&probe);
+    assert!((seconds - 6.0).abs() < 0.1, "nothing held in the look-ahead is lost: {seconds} s");
+    let measured = slate(scratch.path()).args(["audio", "measure", "out/stems.wav"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_str(&texts(&measured).0).unwrap();
+    let lufs = report["integrated_lufs"].as_f64().unwrap();
+    assert!((lufs + 23.0).abs() <= 1.0, "{report}");
+
+    let output = slate(scratch.path())
+        .arg("run")
+        .arg(&file)
+        .args(["--set", "mix.stems=music: duck=12, duck-key=voice"])
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = texts(&output).1;
+    assert!(stderr.contains("stem `music`: duck-key `voice`"), "{stderr}");
+}
