@@ -220,8 +220,14 @@ fn the_stems_pipeline_file_mixes_live_to_ebu_r128_and_names_a_bad_stem() {
     assert!(output.status.success(), "{stderr}");
     let probe = ffprobe(&scratch.path().join("out/stems.wav"));
     let seconds = duration_of(&probe);
-    assert!((seconds - 6.0).abs() < 0.1, "nothing held in the look-ahead is lost: {seconds} s");
-    let measured = slate(scratch.path()).args(["audio", "measure", "out/stems.wav"]).output().unwrap();
+    assert!(
+        (seconds - 6.0).abs() < 0.1,
+        "nothing held in the look-ahead is lost: {seconds} s"
+    );
+    let measured = slate(scratch.path())
+        .args(["audio", "measure", "out/stems.wav"])
+        .output()
+        .unwrap();
     let report: serde_json::Value = serde_json::from_str(&texts(&measured).0).unwrap();
     let lufs = report["integrated_lufs"].as_f64().unwrap();
     assert!((lufs + 23.0).abs() <= 1.0, "{report}");

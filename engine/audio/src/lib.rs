@@ -31,8 +31,8 @@ pub use limiter::Limiter;
 pub use loudness::{Loudness, Meter};
 pub use mix::{Curve, Ducker, pan_gains};
 pub use mp4::name_tracks;
-pub use plot::plot_png;
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
+pub use plot::plot_png;
 pub use sync::{BeepFinder, FlashFinder, R37_EARLY_MS, R37_LATE_MS, SyncEvent, SyncTest, pair, write_synctest};
 
 fn init() -> Result<(), String> {

@@ -162,6 +162,8 @@ pub fn plot_png(path: &Path, loudness: &Loudness, target: Option<f64>) -> Result
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-    writer.write_image_data(&canvas.pixels).map_err(|e| fail(e.to_string()))?;
+    writer
+        .write_image_data(&canvas.pixels)
+        .map_err(|e| fail(e.to_string()))?;
     writer.finish().map_err(|e| fail(e.to_string()))
 }

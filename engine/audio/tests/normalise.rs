@@ -150,7 +150,9 @@ fn the_plot_shows_the_target_band_and_the_loudness_in_it() {
     // (steady at -23 after its first 3 s) runs through the target's row.
     assert_eq!(at(500, slate_audio::plot::y_of(-22.5)), slate_audio::plot::BAND);
     let row = slate_audio::plot::y_of(-23.0);
-    let blue = (600..950).filter(|&x| (row - 1..=row + 1).any(|y| at(x, y) == slate_audio::plot::SHORT_TERM)).count();
+    let blue = (600..950)
+        .filter(|&x| (row - 1..=row + 1).any(|y| at(x, y) == slate_audio::plot::SHORT_TERM))
+        .count();
     assert!(blue > 300, "the short-term line lies on the target: {blue} columns");
     let error = slate_audio::plot_png(&dir.path().join("plot.jpg"), &report.output, None).unwrap_err();
     assert!(error.to_string().contains(".png"));

@@ -54,13 +54,7 @@ struct DeEsser {
 }
 
 fn setting(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<f32, PluginError> {
-    let value = slate_plugin_sdk::config_number(config, key)?.unwrap_or(default);
-    if !(min..=max).contains(&value) {
-        return Err(PluginError::BadConfig(format!(
-            "`{key}` must be from {min} to {max}, got {value}"
-        )));
-    }
-    Ok(value as f32)
+    slate_plugin_sdk::config_in_range(config, key, default, min, max).map(|v| v as f32)
 }
 
 impl AudioFilter for DeEsser {

@@ -319,6 +319,18 @@ macro_rules! analyzer {
     };
 }
 
+/// A number from the config, `default` when absent, refused (naming the
+/// key and the range) outside `min..=max`.
+pub fn config_in_range(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<f64, PluginError> {
+    let value = config_number(config, key)?.unwrap_or(default);
+    if !(min..=max).contains(&value) {
+        return Err(PluginError::BadConfig(format!(
+            "`{key}` must be from {min} to {max}, got {value}"
+        )));
+    }
+    Ok(value)
+}
+
 /// Audio samples as floats (-1..1), whatever their format.
 pub fn samples_f32(format: SampleFormat, bytes: &[u8]) -> Vec<f32> {
     match format {
