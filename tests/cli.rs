@@ -377,3 +377,26 @@ fn slate_audio_measures_and_normalises_loudness_or_names_the_bad_input() {
         "{stderr}"
     );
 }
+
+#[test]
+fn validate_checks_storyboards_and_names_their_mistakes() {
+    let scratch = tempfile::tempdir().unwrap();
+    let coffee = repo().join("pipelines/storyboards/coffee.toml");
+    let (code, stdout, stderr) = run(slate(scratch.path()).arg("validate").arg(&coffee));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("ok (storyboard, 2 props, 1 characters, 3 shots)"),
+        "{stdout}"
+    );
+    let broken = scratch.path().join("broken.toml");
+    let text = std::fs::read_to_string(&coffee)
+        .unwrap()
+        .replacen("fov = 30", "fov = 300", 1);
+    std::fs::write(&broken, text).unwrap();
+    let (code, _, stderr) = run(slate(scratch.path()).arg("validate").arg(&broken));
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("broken.toml:") && stderr.contains("scene[0].shot[1].camera.fov: 300 is out of range"),
+        "{stderr}"
+    );
+}

@@ -94,6 +94,19 @@ fn on_interrupt(stop: &Stop) -> Result<(), Failure> {
 
 pub fn validate(files: &[PathBuf]) -> Result<(), Failure> {
     for path in files {
+        // A storyboard says so in its first table.
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.lines().any(|l| l.trim() == "[storyboard]") {
+            let board = slate_story::Storyboard::load(path).map_err(|e| Failure::BadInput(e.into()))?;
+            println!(
+                "{}: ok (storyboard, {} props, {} characters, {} shots)",
+                path.display(),
+                board.world.props.len(),
+                board.world.characters.len(),
+                board.shots().count()
+            );
+            continue;
+        }
         let file = PipelineFile::load(path)?;
         let built = slate_pipeline::build(&file)?;
         println!(
