@@ -391,7 +391,7 @@ fn validate_checks_storyboards_and_names_their_mistakes() {
     let broken = scratch.path().join("broken.toml");
     let text = std::fs::read_to_string(&coffee)
         .unwrap()
-        .replacen("fov = 30", "fov = 300", 1);
+        .replacen("fov = 12", "fov = 300", 1);
     std::fs::write(&broken, text).unwrap();
     let (code, _, stderr) = run(slate(scratch.path()).arg("validate").arg(&broken));
     assert_eq!(code, 2);

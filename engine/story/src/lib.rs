@@ -11,10 +11,20 @@
 //! coffee.toml:31:12: scene[0].shot[1].action[0].object: no prop or character `mug` (props: table, cup)
 //! ```
 //! `pipelines/storyboards/coffee.toml` is a complete example.
+//!
+//! [`world`] plays the storyboard: one world state runs through every
+//! shot (only actions move, hide or recolour props), so the cup stays on
+//! the table across cuts by construction. [`camera`] places each shot's
+//! camera at any moment and projects world points; [`render`] is the
+//! deterministic reference renderer, whose frames say where every object
+//! is (world and screen position, pixels shown).
 
+pub mod camera;
 mod locate;
 mod model;
+pub mod render;
 mod validate;
+pub mod world;
 
 pub use model::*;
 

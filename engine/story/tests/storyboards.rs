@@ -17,7 +17,7 @@ fn the_coffee_storyboard_reads_whole() {
     assert_eq!(close.time, TimeLink::Continuous);
     assert_eq!(close.actions[1].verb, Verb::Place);
     assert_eq!(board.scenes[0].shots[0].time, TimeLink::Reset);
-    assert_eq!(slate_story::rgb(&cup.colour), Some([0xe8, 0xe4, 0xda]));
+    assert_eq!(slate_story::rgb(&cup.colour), Some([0x2e, 0x9e, 0x44]));
 }
 
 /// The coffee storyboard with `from` replaced by `to` (once), and the
@@ -36,12 +36,12 @@ fn mistakes_name_the_file_line_and_field() {
             "scene[0].shot[1].action[0].object: no prop `mug` (props: table, cup)",
         ),
         (
-            "fov = 30",
+            "fov = 12",
             "fov = 300",
             "scene[0].shot[1].camera.fov: 300 is out of range: 5 to 150 degrees",
         ),
         (
-            "colour = \"#e8e4da\"",
+            "colour = \"#2e9e44\"",
             "colour = \"white\"",
             "world.prop[1].colour: `white` is not a colour",
         ),
@@ -79,8 +79,8 @@ fn mistakes_name_the_file_line_and_field() {
     for (from, to, expected) in [
         ("fov = 45, move", "fvo = 45, move", "unknown field `fvo`"),
         (
-            "duration = 3.0\ncamera = { position = [0.5",
-            "duration = \"long\"\ncamera = { position = [0.5",
+            "duration = 3.0\ncamera = { position = [0.9",
+            "duration = \"long\"\ncamera = { position = [0.9",
             "invalid type",
         ),
         ("verb = \"place\"", "verb = \"drop\"", "unknown variant `drop`"),
