@@ -19,8 +19,9 @@ pub struct ObjectView {
     pub world: Vec3,
     /// Where that lands on the frame (None: behind the camera).
     pub screen: Option<[f64; 2]>,
-    /// How many pixels show it.
+    /// How many pixels show it, and the box around them (x, y, w, h).
     pub pixels: u32,
+    pub bbox: Option<[u32; 4]>,
 }
 
 /// A rendered frame: RGBA pixels and what is where.
@@ -163,6 +164,7 @@ fn solids(state: &WorldState) -> (Vec<Thing>, Vec<ObjectView>) {
             world: prop.centre(),
             screen: None,
             pixels: 0,
+            bbox: None,
         });
         let [x, y, z] = prop.position;
         let [w, h, d] = prop.size;
@@ -203,6 +205,7 @@ fn solids(state: &WorldState) -> (Vec<Thing>, Vec<ObjectView>) {
             world: add(character.position, [0.0, character.height / 2.0, 0.0]),
             screen: None,
             pixels: 0,
+            bbox: None,
         });
         let colour = linear(character.colour);
         things.push(Thing {
@@ -283,7 +286,16 @@ pub fn render(board: &Storyboard, state: &WorldState, view: &View) -> Frame {
                 continue;
             };
             if let Some(object) = object {
-                objects[object].pixels += 1;
+                let seen = &mut objects[object];
+                seen.pixels += 1;
+                seen.bbox = Some(match seen.bbox {
+                    None => [x, y, 1, 1],
+                    Some([bx, by, bw, bh]) => {
+                        let (left, top) = (bx.min(x), by.min(y));
+                        let (right, bottom) = ((bx + bw).max(x + 1), (by + bh).max(y + 1));
+                        [left, top, right - left, bottom - top]
+                    }
+                });
             }
             let point = add(origin, scale(direction, t));
             let lifted = add(point, scale(normal, 1e-6));
