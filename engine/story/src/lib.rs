@@ -20,6 +20,7 @@
 //! is (world and screen position, pixels shown).
 
 pub mod camera;
+pub mod continuity;
 mod locate;
 mod model;
 pub mod render;
