@@ -400,3 +400,22 @@ fn validate_checks_storyboards_and_names_their_mistakes() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bench_generate_prints_its_figures() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(slate(scratch.path()).args(["bench", "generate", "--seconds", "0.5"]));
+    assert_eq!(code, 0, "{stderr}");
+    for case in [
+        "native (slate-story)",
+        "WASM plugin (storygen in wasmsrc)",
+        "continuity checker",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(case))
+            .unwrap_or_else(|| panic!("{case}: {stdout}"));
+        let figure: f64 = line[case.len()..].split_whitespace().next().unwrap().parse().unwrap();
+        assert!(figure > 0.0, "{line}");
+    }
+}

@@ -59,6 +59,13 @@ pub enum Bench {
         #[arg(long, default_value_t = 30)]
         seconds: u32,
     },
+    /// The reference generator at 1280x720 with 20 objects, natively and
+    /// as a WASM plugin, and the continuity checker.
+    Generate {
+        /// Seconds (about) per case.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -74,6 +81,7 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Lua { seconds } => lua(seconds).map_err(Failure::Runtime),
         Bench::Onnx { seconds } => crate::bench_onnx::run(seconds).map_err(Failure::Runtime),
         Bench::Consent { seconds, faces } => crate::bench_consent::run(seconds, &faces).map_err(Failure::Runtime),
+        Bench::Generate { seconds } => crate::bench_generate::run(seconds).map_err(Failure::Runtime),
         Bench::Audio { seconds } => crate::bench_audio::run(seconds).map_err(Failure::Runtime),
         Bench::C2pa { sizes, rounds } => crate::bench_c2pa::run(&sizes, rounds).map_err(Failure::Runtime),
     }

@@ -17,6 +17,7 @@ mod bench;
 mod bench_audio;
 mod bench_c2pa;
 mod bench_consent;
+mod bench_generate;
 mod bench_onnx;
 mod bench_wasm;
 mod consent;
