@@ -49,6 +49,26 @@ fn positions(seed: u64, count: usize, below: usize) -> Vec<usize> {
         .collect()
 }
 
+/// Byte ranges of the top-level boxes C2PA's BMFF hash leaves out by
+/// design (`ftyp`, `free`, `skip`, `mfra`): a flip there is not tampering
+/// the manifest can see.
+fn unhashed_boxes(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut at = 0;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        if size < 8 || at + size > bytes.len() {
+            break;
+        }
+        if [&b"ftyp"[..], b"free", b"skip", b"mfra"].contains(&kind) {
+            ranges.push(at + 8..at + size);
+        }
+        at += size;
+    }
+    ranges
+}
+
 #[test]
 fn two_hundred_random_byte_flips_are_all_caught_by_slate_and_c2patool() {
     let scratch = tempfile::tempdir().unwrap();
@@ -63,6 +83,7 @@ fn two_hundred_random_byte_flips_are_all_caught_by_slate_and_c2patool() {
     );
 
     let bytes = std::fs::read(&clip).unwrap();
+    let unhashed = unhashed_boxes(&bytes);
     let copy = scratch.path().join("flipped.mp4");
     let (mut missed_by_slate, mut missed_by_c2patool) = (Vec::new(), Vec::new());
     for (n, at) in positions(0x5eed_c2ba, 200, bytes.len()).into_iter().enumerate() {
@@ -83,7 +104,8 @@ fn two_hundred_random_byte_flips_are_all_caught_by_slate_and_c2patool() {
             missed_by_slate.push(at);
         }
         let (report, _) = c2patool_report(Some(&settings), &copy, None);
-        if report.is_some_and(|r| r["validation_state"] == "Trusted") {
+        let hashed = !unhashed.iter().any(|r| r.contains(&at));
+        if hashed && report.is_some_and(|r| r["validation_state"] == "Trusted") {
             missed_by_c2patool.push(at);
         }
     }
