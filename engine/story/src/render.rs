@@ -49,6 +49,31 @@ struct Thing {
     object: usize,
 }
 
+/// A sphere around a solid: a ray that misses it misses the solid.
+fn bounds(solid: &Solid) -> (Vec3, f64) {
+    match solid {
+        Solid::Box { min, max } => {
+            let centre = scale(add(*min, *max), 0.5);
+            let half = scale(sub(*max, *min), 0.5);
+            (centre, dot(half, half).sqrt())
+        }
+        Solid::Cylinder { base, radius, height } => {
+            let centre = add(*base, [0.0, height / 2.0, 0.0]);
+            (centre, (radius * radius + height * height / 4.0).sqrt())
+        }
+        Solid::Sphere { centre, radius } => (*centre, *radius),
+    }
+}
+
+/// Whether a ray (unit direction) passes within `radius` of `centre`
+/// ahead of its origin, or starts inside.
+fn may_hit(origin: Vec3, direction: Vec3, (centre, radius): (Vec3, f64)) -> bool {
+    let oc = sub(centre, origin);
+    let along = dot(oc, direction);
+    let away = dot(oc, oc) - along * along;
+    away <= radius * radius && (along >= 0.0 || dot(oc, oc) <= radius * radius)
+}
+
 fn linear(colour: [u8; 3]) -> [f64; 3] {
     colour.map(|c| (f64::from(c) / 255.0).powf(2.2))
 }
@@ -247,6 +272,7 @@ fn grain(seed: u64, a: i64, b: i64) -> f64 {
 /// Renders the world as `view` sees it.
 pub fn render(board: &Storyboard, state: &WorldState, view: &View) -> Frame {
     let (things, mut objects) = solids(state);
+    let spheres: Vec<(Vec3, f64)> = things.iter().map(|t| bounds(&t.solid)).collect();
     let floor = board.world.set.floor;
     let floor_colour = linear(crate::rgb(&board.world.set.floor_colour).unwrap_or([128, 128, 128]));
     let background = crate::rgb(&board.world.set.background).unwrap_or([0, 0, 0]);
@@ -261,7 +287,10 @@ pub fn render(board: &Storyboard, state: &WorldState, view: &View) -> Frame {
     // What a ray meets first.
     let nearest = |origin: Vec3, direction: Vec3| {
         let mut best: Option<Hit> = None;
-        for thing in &things {
+        for (thing, sphere) in things.iter().zip(&spheres) {
+            if !may_hit(origin, direction, *sphere) {
+                continue;
+            }
             if let Some((t, n)) = hit(&thing.solid, origin, direction)
                 && best.as_ref().is_none_or(|b| t < b.0)
             {
@@ -305,7 +334,14 @@ pub fn render(board: &Storyboard, state: &WorldState, view: &View) -> Frame {
                 let distance = dot(to_light, to_light).sqrt();
                 let l = scale(to_light, 1.0 / distance);
                 let lambert = dot(normal, l).max(0.0);
-                if lambert == 0.0 || nearest(lifted, l).is_some_and(|(d, ..)| d < distance) {
+                // Anything between the point and the light shades it (the
+                // floor cannot: lights hang above it).
+                let blocked = || {
+                    things.iter().zip(&spheres).any(|(thing, sphere)| {
+                        may_hit(lifted, l, *sphere) && hit(&thing.solid, lifted, l).is_some_and(|(d, _)| d < distance)
+                    })
+                };
+                if lambert == 0.0 || blocked() {
                     continue;
                 }
                 let highlight = if shine > 0.0 {

@@ -114,6 +114,12 @@ pub fn problems(board: &Storyboard) -> Problems {
         let base = [Key("world"), Key("light"), Index(i)];
         claim(&mut c, at(&base, &[Key("id")]), &light.id);
         c.point(at(&base, &[Key("position")]), &light.position);
+        if light.position[1] < 0.0 {
+            c.fail(
+                at(&base, &[Key("position")]),
+                "lights hang above the floor: y from 0 up",
+            );
+        }
         c.range(at(&base, &[Key("intensity")]), light.intensity, 0.0, 10.0, "");
         c.range(
             at(&base, &[Key("temperature_k")]),
