@@ -68,7 +68,6 @@ pub struct BeepFinder {
     gap: u64,
     quiet_for: u64,
     rate: u32,
-    samples: u64,
 }
 
 impl BeepFinder {
@@ -80,7 +79,6 @@ impl BeepFinder {
             gap: u64::from(rate) / 5,
             quiet_for: u64::MAX,
             rate,
-            samples: 0,
         }
     }
 
@@ -97,7 +95,6 @@ impl BeepFinder {
                 self.quiet_for = self.quiet_for.saturating_add(1);
             }
         }
-        self.samples += samples.len() as u64;
         onsets
     }
 }

@@ -61,6 +61,15 @@ fn any_media_templates() -> Vec<gst::PadTemplate> {
     filter_templates(&gst::Caps::new_any())
 }
 
+/// Pads for audio filters on interleaved 32-bit float samples.
+fn f32_audio_templates() -> Vec<gst::PadTemplate> {
+    filter_templates(
+        &gst_audio::AudioCapsBuilder::new_interleaved()
+            .format(gst_audio::AUDIO_FORMAT_F32)
+            .build(),
+    )
+}
+
 /// The always `src` and `sink` pads of a filter taking and giving `caps`.
 fn filter_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
     [("src", gst::PadDirection::Src), ("sink", gst::PadDirection::Sink)]

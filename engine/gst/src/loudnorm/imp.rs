@@ -159,12 +159,7 @@ impl ElementImpl for LoudNorm {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_audio::AudioCapsBuilder::new_interleaved()
-                .format(gst_audio::AUDIO_FORMAT_F32)
-                .build();
-            crate::filter_templates(&caps)
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(crate::f32_audio_templates);
         TEMPLATES.as_ref()
     }
 
