@@ -81,29 +81,11 @@ pub fn decode_file(
         }
         None
     });
-    let outcome = run(&pipeline).map_err(fail);
+    let outcome = crate::play_to_end(&pipeline, |_| {}).map_err(|s| fail(s.message));
     pipeline.set_state(gst::State::Null).map_err(|e| fail(e.to_string()))?;
     outcome?;
     match failed.lock().unwrap().take() {
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-fn run(pipeline: &gst::Pipeline) -> Result<(), String> {
-    pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
-    wait_for_eos(pipeline)
-}
-
-/// Waits for the end of the stream or the first error.
-pub(crate) fn wait_for_eos(pipeline: &gst::Pipeline) -> Result<(), String> {
-    let bus = pipeline.bus().expect("a pipeline has a bus");
-    for message in bus.iter_timed(gst::ClockTime::NONE) {
-        match message.view() {
-            gst::MessageView::Eos(_) => return Ok(()),
-            gst::MessageView::Error(e) => return Err(e.error().to_string()),
-            _ => {}
-        }
-    }
-    Ok(())
 }

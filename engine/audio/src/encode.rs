@@ -116,7 +116,7 @@ impl Writer {
             why,
         };
         let _ = self.src.end_of_stream();
-        let outcome = crate::decode::wait_for_eos(&self.pipeline);
+        let outcome = crate::play_to_end(&self.pipeline, |_| {}).map_err(|s| s.message);
         let _ = self.pipeline.set_state(gst::State::Null);
         outcome.map_err(fail)?;
         std::fs::rename(&self.partial, &self.path).map_err(|e| fail(e.to_string()))

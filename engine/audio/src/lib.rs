@@ -21,6 +21,7 @@ mod loudness;
 mod mix;
 mod mp4;
 mod normalise;
+mod play;
 pub mod plot;
 mod sync;
 
@@ -32,6 +33,7 @@ pub use loudness::{Loudness, Meter};
 pub use mix::{Curve, Ducker, pan_gains};
 pub use mp4::name_tracks;
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
+pub use play::{Stopped, play_to_end};
 pub use plot::plot_png;
 pub use sync::{BeepFinder, FlashFinder, R37_EARLY_MS, R37_LATE_MS, SyncEvent, SyncTest, pair, write_synctest};
 

@@ -310,9 +310,10 @@ impl LiveNormaliser {
 /// pipeline would run it, then the output measured.
 pub fn normalise_live(input: &Path, output: &Path, profile: &Profile) -> Result<Normalised, AudioError> {
     Writer::check_name(output)?;
-    let before = measure_file(input)?;
     struct Live {
         normaliser: LiveNormaliser,
+        /// The input's loudness and the output's, measured as they pass.
+        before: Meter,
         meter: Meter,
         writer: Writer,
         out: Vec<f32>,
@@ -327,11 +328,13 @@ pub fn normalise_live(input: &Path, output: &Path, profile: &Profile) -> Result<
             Some(live) => live,
             None => state.insert(Live {
                 normaliser: LiveNormaliser::new(rate, channels, &target)?,
+                before: Meter::new(rate, channels)?,
                 meter: Meter::new(rate, channels)?,
                 writer: Writer::create(&output_path, rate, channels)?,
                 out: Vec::new(),
             }),
         };
+        live.before.add(samples)?;
         live.normaliser.push(samples, &mut live.out)?;
         live.meter.add(&live.out)?;
         live.writer.write(&live.out)?;
@@ -352,7 +355,7 @@ pub fn normalise_live(input: &Path, output: &Path, profile: &Profile) -> Result<
         profile: profile.clone(),
         mode: "live",
         gain_db: live.normaliser.gain_db,
-        input: before,
+        input: live.before.report(),
         output: after,
         limiter_db: -20.0 * f64::from(live.normaliser.limiter.min_gain).log10(),
         latency_ms: live.normaliser.latency_ms(),

@@ -216,7 +216,7 @@ pub fn write_synctest(path: &Path, test: SyncTest) -> Result<(), AudioError> {
         audio.push_buffer(buffer).map_err(|e| fail(e.to_string()))?;
     }
     let _ = audio.end_of_stream();
-    let outcome = crate::decode::wait_for_eos(&pipeline);
+    let outcome = crate::play_to_end(&pipeline, |_| {}).map_err(|s| s.message);
     let _ = pipeline.set_state(gst::State::Null);
     outcome.map_err(&fail)?;
     std::fs::rename(&partial, path).map_err(|e| fail(e.to_string()))

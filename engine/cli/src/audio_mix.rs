@@ -156,20 +156,7 @@ fn run(stems: &[StemReport], args: &MixArgs, partial: &Path) -> anyhow::Result<(
             set(&format!("file-{}", stem.name), file)?;
         }
     }
-    pipeline.set_state(gst::State::Playing)?;
-    let bus = pipeline.bus().expect("a pipeline has a bus");
-    let mut outcome = Ok(());
-    for message in bus.iter_timed(gst::ClockTime::NONE) {
-        match message.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(e) => {
-                let from = e.src().map(|s| s.path_string().to_string()).unwrap_or_default();
-                outcome = Err(anyhow!("{from}: {}", e.error()));
-                break;
-            }
-            _ => {}
-        }
-    }
+    let outcome = slate_audio::play_to_end(&pipeline, |_| {}).map_err(|s| anyhow!("{}: {}", s.element, s.message));
     pipeline.set_state(gst::State::Null)?;
     if outcome.is_err() {
         let _ = std::fs::remove_file(partial);

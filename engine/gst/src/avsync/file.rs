@@ -81,25 +81,8 @@ fn launch(line: &str) -> Result<gst::Pipeline, String> {
 }
 
 /// Plays to the end, handing element messages to `on_element`.
-fn play(pipeline: &gst::Pipeline, mut on_element: impl FnMut(&gst::StructureRef)) -> Result<(), String> {
-    pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
-    let bus = pipeline.bus().expect("a pipeline has a bus");
-    let mut outcome = Ok(());
-    for message in bus.iter_timed(gst::ClockTime::NONE) {
-        match message.view() {
-            gst::MessageView::Eos(_) => break,
-            gst::MessageView::Error(e) => {
-                outcome = Err(e.error().to_string());
-                break;
-            }
-            gst::MessageView::Element(e) => {
-                if let Some(s) = e.structure() {
-                    on_element(s);
-                }
-            }
-            _ => {}
-        }
-    }
+fn play(pipeline: &gst::Pipeline, on_element: impl FnMut(&gst::StructureRef)) -> Result<(), String> {
+    let outcome = slate_audio::play_to_end(pipeline, on_element).map_err(|s| s.message);
     let _ = pipeline.set_state(gst::State::Null);
     outcome
 }

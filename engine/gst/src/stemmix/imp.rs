@@ -346,10 +346,8 @@ impl StemMix {
         if stem_settings.vad {
             self.add_voice_detection(name, &chain[3])?;
         }
-        for element in obj.children() {
-            if element.parent().is_some() && element.current_state() != obj.current_state() {
-                let _ = element.sync_state_with_parent();
-            }
+        for element in &chain {
+            let _ = element.sync_state_with_parent();
         }
         let target = convert.static_pad("sink").expect("audioconvert has sink");
         let ghost = gst::GhostPad::builder_from_template_with_target(templ, &target)
@@ -390,6 +388,9 @@ impl StemMix {
         obj.add_many(&chain).map_err(|e| e.to_string())?;
         tee.link(&chain[0]).map_err(|e| format!("stem `{name}`: {e}"))?;
         gst::Element::link_many(&chain).map_err(|e| format!("stem `{name}`: {e}"))?;
+        for element in &chain {
+            let _ = element.sync_state_with_parent();
+        }
         let keys = self.keys.clone();
         let key = name.to_owned();
         let pad = vad.static_pad("src").expect("onnxinfer has src");
