@@ -1,7 +1,9 @@
 //! `slate bench generate`: the reference generator at 1280x720 on a scene
 //! of 20 objects — natively and as the `storygen` WASM plugin in
 //! `wasmsrc` — as frames per second and real-time factor at 25 fps, and
-//! the continuity checker's metadata mode in cuts per second.
+//! the continuity checker: from metadata in cuts per second, from pixels
+//! in frames per second natively and as the `continuity` plugin in
+//! `wasmstage`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,6 +13,7 @@ use gst::prelude::*;
 use slate_story::Storyboard;
 use slate_story::camera::View;
 use slate_story::continuity::{Snapshot, check_cut};
+use slate_story::pixels::{Look, Shots, Tolerance, judge};
 use slate_story::world::shot_starts;
 
 const FPS: f64 = 25.0;
@@ -116,6 +119,50 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
         "continuity checker",
         checks as f64 / started.elapsed().as_secs_f64()
     );
-    println!("(continuity from pixels only is not built yet)");
+
+    // From pixels: every frame is summed up and pushed through the cut
+    // finder; the cut itself is judged once per shot.
+    let frames = [
+        slate_story::render::render(
+            &board,
+            &starts[0].during(&shots[0], shots[0].duration),
+            &view(0, shots[0].duration),
+        ),
+        slate_story::render::render(&board, &starts[1].during(&shots[1], 0.0), &view(1, 0.0)),
+    ];
+    let mut finder = Shots::default();
+    let started = Instant::now();
+    let mut looked = 0u64;
+    while started.elapsed().as_secs_f64() < seconds {
+        let frame = &frames[(looked / 25 % 2) as usize];
+        let look = Look::of(&frame.rgba, frame.width, frame.height, frame.width as usize * 4);
+        if let Some((_, before)) = finder.push(look) {
+            std::hint::black_box(judge(&before, finder.last().expect("pushed"), &Tolerance::default()));
+        }
+        looked += 1;
+    }
+    let pixels = looked as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "{:<40} {pixels:>8.2} fps {:>8.3}x real time (from pixels, native)",
+        "continuity checker",
+        pixels / FPS
+    );
+    let count = ((pixels * seconds).ceil() as u32).max(3);
+    let pipeline = gst::parse::launch(&format!(
+        "videotestsrc num-buffers={count} pattern=smpte ! video/x-raw,format=RGBA,width=1280,height=720,framerate=25/1 \
+         ! wasmstage name=check ! fakesink"
+    ))?
+    .downcast::<gst::Pipeline>()
+    .map_err(|_| anyhow::anyhow!("not a pipeline"))?;
+    let check = pipeline.by_name("check").context("wasmstage")?;
+    check.set_property("plugin", built.join("continuity.wasm").display().to_string());
+    let wall = crate::bench::timed(&pipeline)?.as_secs_f64();
+    let plugin = f64::from(count - 1) / wall;
+    println!(
+        "{:<40} {plugin:>8.2} fps {:>8.3}x real time ({:.2}x native; with colour-layout embeddings)",
+        "continuity plugin (in wasmstage)",
+        plugin / FPS,
+        plugin / pixels
+    );
     Ok(())
 }

@@ -21,6 +21,7 @@ mod bench_generate;
 mod bench_onnx;
 mod bench_wasm;
 mod consent;
+mod ingest;
 mod inspect;
 mod live;
 mod provenance;
@@ -99,6 +100,10 @@ enum Command {
     Consent(consent::ConsentArgs),
     /// Serve the local HTTP API (the consent registry), behind a token.
     Serve(serve::ServeArgs),
+    /// Take clips from other video models out of a watched folder: check
+    /// their continuity across cuts, sign each with the original as its
+    /// ingredient, write a report and a contact sheet.
+    Ingest(ingest::IngestArgs),
     /// Audio tools: loudness measurement and normalisation.
     Audio {
         #[command(subcommand)]
@@ -192,6 +197,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => provenance::verify(args),
         Command::Consent(args) => consent::consent(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Ingest(args) => ingest::ingest(args),
         Command::Audio { what } => audio::audio(what),
         Command::Bench { what } => bench::bench(what),
     };

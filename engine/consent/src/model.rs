@@ -188,20 +188,33 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Bytes from hex digits; None unless it is an even number of them.
+/// Bytes from hex digits; None unless it is an even number of them and
+/// nothing else (`u8::from_str_radix` alone would take "+b" as 0x0b).
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+    let nibble = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
+    digits
+        .chunks(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_anything_but_digits() {
+        let bytes = [0x00, 0x0b, 0xa9, 0xff];
+        assert_eq!(hex_decode(&hex(&bytes)).unwrap(), bytes);
+        assert_eq!(hex_decode("A9FF").unwrap(), [0xa9, 0xff]);
+        for bad in ["+b", "-1", " 1", "0x", "abc", "zz", "é0"] {
+            assert_eq!(hex_decode(bad), None, "{bad:?}");
+        }
+    }
 
     fn person(id: &str, embeddings: Vec<Vec<f32>>) -> Identity {
         Identity {

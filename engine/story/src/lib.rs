@@ -18,11 +18,17 @@
 //! camera at any moment and projects world points; [`render`] is the
 //! deterministic reference renderer, whose frames say where every object
 //! is (world and screen position, pixels shown).
+//!
+//! Continuity is checked from both sources of truth: [`continuity`] from
+//! world-state metadata, [`pixels`] from the frames alone (shot
+//! boundaries, coloured regions, light on neutral surfaces, VBench-style
+//! per-shot scores).
 
 pub mod camera;
 pub mod continuity;
 mod locate;
 mod model;
+pub mod pixels;
 pub mod render;
 mod validate;
 pub mod world;
@@ -101,7 +107,20 @@ impl Storyboard {
 
 /// A colour `#rrggbb` as bytes.
 pub fn rgb(colour: &str) -> Option<[u8; 3]> {
-    let hex = colour.strip_prefix('#').filter(|h| h.len() == 6 && h.is_ascii())?;
+    let hex = colour
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
     Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn colours_are_six_hex_digits_after_a_hash() {
+        assert_eq!(super::rgb("#20a0ff"), Some([0x20, 0xa0, 0xff]));
+        for bad in ["20a0ff", "#20a0f", "#+0a0ff", "#20a0fg", "#20 0ff"] {
+            assert_eq!(super::rgb(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -1,0 +1,238 @@
+#![allow(clippy::too_many_arguments)] // generated bindings
+//! The continuity checker from pixels, as an `analyzer` stage: it finds
+//! the cuts in the frames it is shown and judges each one
+//! (`slate_story::pixels`): regions that vanish, appear, change colour or
+//! move, left and right swapping, light jumping. Every frame gets
+//! `continuity.shot` (the shot's number) and the running VBench-style
+//! scores of its shot; the first frame after a cut gets
+//! `continuity.report`, the cut as JSON (frame, distance, breaks,
+//! measures, the scores of the shot that ended), and every break is posted
+//! as a `continuity` event.
+//!
+//! Embeddings come from the host's `colour-layout` model through the
+//! `inference` capability (0.3.0). Where the host cannot run it (no ONNX
+//! Runtime), the plugin says so once and uses the same signature computed
+//! in the guest. Config: `{"embeddings": false}` skips the model.
+
+wit_bindgen::generate!({
+    path: "../../sdk-wit/since_v0.3.0",
+    world: "slate:plugin/analyzer@0.3.0",
+    generate_all,
+});
+
+use std::cell::RefCell;
+
+use serde_json::json;
+use slate::plugin::types::*;
+use slate::plugin::{config, events, inference, log};
+use slate_story::pixels::{Look, Scorer, Shots, Tolerance, judge};
+
+/// The `colour-layout` model's input side (models/models.toml).
+const EMBED_SIZE: usize = 64;
+const EMBED_SCALE: f32 = 0.003921569;
+
+struct Checker {
+    shots: Shots,
+    scorer: Scorer,
+    shot: u32,
+    embed: bool,
+}
+
+thread_local! {
+    static CHECKER: RefCell<Option<Checker>> = const { RefCell::new(None) };
+}
+
+/// The frame as the `colour-layout` model's input: RGB planes, 64x64,
+/// nearest pixel.
+fn embedding_input(info: &FrameInfo, pixels: &[u8]) -> inference::Tensor {
+    let (w, h, stride) = (info.width as usize, info.height as usize, info.stride as usize);
+    let plane = EMBED_SIZE * EMBED_SIZE;
+    let mut planes = vec![0f32; 3 * plane];
+    for y in 0..EMBED_SIZE {
+        let row = (y * h / EMBED_SIZE).min(h.saturating_sub(1)) * stride;
+        for x in 0..EMBED_SIZE {
+            let at = row + (x * w / EMBED_SIZE).min(w.saturating_sub(1)) * 4;
+            for c in 0..3 {
+                planes[c * plane + y * EMBED_SIZE + x] = f32::from(pixels[at + c]) * EMBED_SCALE;
+            }
+        }
+    }
+    inference::Tensor {
+        name: "image".into(),
+        shape: vec![1, 3, EMBED_SIZE as i64, EMBED_SIZE as i64],
+        data: inference::TensorData::Float32(planes),
+    }
+}
+
+fn embedding(info: &FrameInfo, pixels: &[u8]) -> Result<Vec<f32>, String> {
+    let outputs = inference::infer("colour-layout", Some("continuity"), &[embedding_input(info, pixels)])?;
+    match outputs.into_iter().next().map(|t| t.data) {
+        Some(inference::TensorData::Float32(values)) => Ok(values),
+        _ => Err("colour-layout gave no float32 output".into()),
+    }
+}
+
+fn text(key: &str, value: String) -> Field {
+    Field {
+        key: key.into(),
+        value: Value::Text(value),
+    }
+}
+
+fn float(key: &str, value: f32) -> Field {
+    Field {
+        key: key.into(),
+        value: Value::Float(f64::from(value)),
+    }
+}
+
+impl Checker {
+    fn look(&mut self, info: &FrameInfo, pixels: &[u8]) -> Look {
+        let mut look = Look::of(pixels, info.width, info.height, info.stride as usize);
+        if self.embed {
+            match embedding(info, pixels) {
+                Ok(vector) => look.embedding = vector,
+                Err(e) => {
+                    log::log(
+                        log::Level::Warn,
+                        &format!("embeddings from the frame itself from now on: the colour-layout model failed: {e}"),
+                    );
+                    self.embed = false;
+                }
+            }
+        }
+        look
+    }
+
+    fn frame(&mut self, info: &FrameInfo, pixels: &[u8], meta: &mut Metadata) {
+        let look = self.look(info, pixels);
+        if let Some((cut, before)) = self.shots.push(look) {
+            let after = self.shots.last().expect("just pushed");
+            let (breaks, measures) = judge(&before, after, &Tolerance::default());
+            let ended = self.scorer.scores();
+            self.scorer = Scorer::default();
+            self.shot += 1;
+            for b in &breaks {
+                events::post(
+                    "continuity",
+                    &[
+                        text(
+                            "kind",
+                            serde_json::to_value(b.kind)
+                                .ok()
+                                .and_then(|k| k.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                        ),
+                        text("subject", b.subject.clone()),
+                        text("detail", b.detail.clone()),
+                        Field {
+                            key: "frame".into(),
+                            value: Value::Integer(cut.frame as i64),
+                        },
+                    ],
+                );
+            }
+            let report = json!({
+                "frame": cut.frame,
+                "pts": info.pts,
+                "distance": cut.distance,
+                "shot_before": self.shot - 1,
+                "shot_after": self.shot,
+                "breaks": breaks,
+                "measures": measures,
+                "scores_before": ended,
+            });
+            meta.fields.push(text("continuity.report", report.to_string()));
+        }
+        if let Some(look) = self.shots.last() {
+            self.scorer.push(look);
+        }
+        let scores = self.scorer.scores();
+        meta.fields.push(Field {
+            key: "continuity.shot".into(),
+            value: Value::Integer(i64::from(self.shot)),
+        });
+        meta.fields
+            .push(float("continuity.subject-consistency", scores.subject_consistency));
+        meta.fields.push(float(
+            "continuity.background-consistency",
+            scores.background_consistency,
+        ));
+        meta.fields
+            .push(float("continuity.temporal-flicker", scores.temporal_flicker));
+        meta.fields
+            .push(float("continuity.motion-smoothness", scores.motion_smoothness));
+    }
+}
+
+struct Continuity;
+
+impl Guest for Continuity {
+    fn describe() -> Description {
+        Description {
+            name: "continuity".into(),
+            version: "0.3.0".into(),
+            world: WorldKind::Analyzer,
+            video_formats: vec![PixelFormat::Rgba, PixelFormat::Rgbx],
+            audio_formats: vec![],
+            config_schema:
+                r#"{"embeddings": "true (default): the host's colour-layout model; false: the guest's own"}"#.into(),
+        }
+    }
+
+    fn init() -> Result<(), PluginError> {
+        let config = config::get();
+        let embed =
+            match serde_json::from_str::<serde_json::Value>(if config.trim().is_empty() { "{}" } else { &config }) {
+                Ok(serde_json::Value::Object(map)) => match map.get("embeddings") {
+                    None => true,
+                    Some(serde_json::Value::Bool(b)) => *b,
+                    Some(other) => {
+                        return Err(PluginError::BadConfig(format!(
+                            "`embeddings` must be true or false, not {other}"
+                        )));
+                    }
+                },
+                Ok(_) | Err(_) => {
+                    return Err(PluginError::BadConfig(format!(
+                        "the config must be a JSON object like {{\"embeddings\": true}}, not {config:?}"
+                    )));
+                }
+            };
+        CHECKER.with(|c| {
+            *c.borrow_mut() = Some(Checker {
+                shots: Shots::default(),
+                scorer: Scorer::default(),
+                shot: 0,
+                embed,
+            })
+        });
+        Ok(())
+    }
+
+    fn analyze_frame(info: FrameInfo, pixels: Vec<u8>, mut meta: Metadata) -> Result<Metadata, PluginError> {
+        let needed = info.stride as usize * info.height as usize;
+        if pixels.len() < needed || (info.stride as usize) < info.width as usize * 4 {
+            return Err(PluginError::Unsupported(format!(
+                "a {}x{} frame with stride {} cannot be {} bytes",
+                info.width,
+                info.height,
+                info.stride,
+                pixels.len()
+            )));
+        }
+        CHECKER.with(|c| match c.borrow_mut().as_mut() {
+            Some(checker) => {
+                checker.frame(&info, &pixels, &mut meta);
+                Ok(meta)
+            }
+            None => Err(PluginError::Failed("analyze-frame before init".into())),
+        })
+    }
+
+    fn analyze_audio(_info: AudioInfo, _samples: Vec<u8>, meta: Metadata) -> Result<Metadata, PluginError> {
+        Ok(meta)
+    }
+}
+
+export!(Continuity);
