@@ -173,6 +173,30 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     assert_no_panic(&stderr, "slate ingest");
     assert!(stderr.contains("b.mp4: cannot read it as video"), "{stderr}");
     assert!(stderr.contains("c.json: missing field `model`"), "{stderr}");
-    let report = report(&out).expect("the good clip is in");
-    assert_eq!(report["clips"].as_array().unwrap().len(), 1);
+    let first = report(&out).expect("the good clip is in");
+    assert_eq!(first["clips"].as_array().unwrap().len(), 1);
+    // Mended, c comes in on the next run, and the library keeps a.
+    clip(&inbox.join("c.mp4"), 2.0, "");
+    sidecar(&inbox.join("c.json"), "s3");
+    std::fs::remove_file(inbox.join("b.json")).unwrap();
+    let output = slate_with_data(scratch.path(), &data)
+        .arg("ingest")
+        .arg(&inbox)
+        .arg("--out")
+        .arg(&out)
+        .arg("--plugin")
+        .arg(example_plugin("continuity"))
+        .arg("--once")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", texts(&output).1);
+    let second = report(&out).unwrap();
+    let shots: Vec<&str> = second["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sidecar"]["shot"].as_str().unwrap())
+        .collect();
+    assert_eq!(shots, ["s1", "s3"]);
+    assert_eq!(second["flagged"], 0, "c carries on from a: {second:#}");
 }

@@ -100,7 +100,7 @@ fn library_paths(out: &std::path::Path) -> String {
 
 fn failure(e: IngestError) -> Failure {
     match e {
-        IngestError::Checker { .. } | IngestError::Sidecar { .. } | IngestError::Watch { .. } => {
+        IngestError::Checker { .. } | IngestError::Input { .. } | IngestError::Watch { .. } => {
             Failure::BadInput(e.into())
         }
         _ => Failure::Runtime(e.into()),

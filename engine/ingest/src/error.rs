@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("{path}: {why}")]
-    Sidecar { path: PathBuf, why: String },
+    Input { path: PathBuf, why: String },
     #[error("{path}: cannot read it as video: {why}")]
     Decode { path: PathBuf, why: String },
     #[error("the continuity checker ({plugin}): {why}")]

@@ -34,15 +34,29 @@ fn natural(a: &str, b: &str) -> Ordering {
 
 impl Library {
     /// A library in `folder` (made if missing), checking with the
-    /// `continuity` plugin at `plugin` and signing as `identity`.
+    /// `continuity` plugin at `plugin` and signing as `identity`. A
+    /// library that was there already goes on with the clips its report
+    /// lists (those whose originals are still there).
     pub fn open(folder: &Path, plugin: &Path, identity: Identity) -> Result<Library, IngestError> {
         std::fs::create_dir_all(folder.join("clips")).map_err(|e| output(folder, e))?;
-        Ok(Library {
+        let mut library = Library {
             folder: folder.to_owned(),
             plugin: plugin.to_owned(),
             identity,
             clips: Vec::new(),
-        })
+        };
+        if let Ok(text) = std::fs::read(library.report_path()) {
+            #[derive(serde::Deserialize)]
+            struct Listed {
+                clips: Vec<Clip>,
+            }
+            let listed: Listed = serde_json::from_slice(&text).map_err(|e| IngestError::Input {
+                path: library.report_path(),
+                why: format!("not a report this library wrote ({e}); move it away to start afresh"),
+            })?;
+            library.clips = listed.clips.into_iter().filter(|c| c.path.is_file()).collect();
+        }
+        Ok(library)
     }
 
     pub fn report_path(&self) -> PathBuf {

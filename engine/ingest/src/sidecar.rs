@@ -24,7 +24,7 @@ pub struct Sidecar {
 }
 
 /// A clip and its sidecar.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clip {
     pub path: PathBuf,
     pub sidecar: Sidecar,
@@ -37,7 +37,7 @@ impl Clip {
     /// The clip `sidecar` describes, if its media file is there: the file
     /// with the sidecar's stem and a media extension.
     pub fn of_sidecar(sidecar: &Path) -> Result<Option<Clip>, IngestError> {
-        let bad = |why: String| IngestError::Sidecar {
+        let bad = |why: String| IngestError::Input {
             path: sidecar.to_owned(),
             why,
         };

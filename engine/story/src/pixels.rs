@@ -756,8 +756,11 @@ impl Scorer {
             return;
         };
         let last = self.previous.last().expect("a frame came before");
-        self.subject += (cosine(&look.hues, &first.hues) + cosine(&look.hues, &last.hues)) / 2.0;
-        self.background += (cosine(&look.embedding, &first.embedding) + cosine(&look.embedding, &last.embedding)) / 2.0;
+        // Opposites are as unlike as it gets: similarity below 0 counts 0.
+        let similar = |a: &[f32], b: &[f32]| cosine(a, b).max(0.0);
+        self.subject += (similar(&look.hues, &first.hues) + similar(&look.hues, &last.hues)) / 2.0;
+        self.background +=
+            (similar(&look.embedding, &first.embedding) + similar(&look.embedding, &last.embedding)) / 2.0;
         self.flicker += layout_gap(&look.layout, &last.layout);
         self.pairs += 1;
         if let [two_back, one_back] = self.previous.as_slice() {
@@ -805,6 +808,44 @@ mod tests {
             }
         }
         Look::of(&rgba, w as u32, h as u32, w * 4)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+        /// Any frames, of any size and padding: no panic, every figure
+        /// finite, every score in 0..1.
+        #[test]
+        fn any_frames_are_judged_without_fault(
+            (w, h, pad) in (1u32..24, 1u32..24, 0usize..9),
+            seeds in proptest::collection::vec(proptest::prelude::any::<u64>(), 1..6),
+        ) {
+            let stride = w as usize * 4 + pad;
+            let mut shots = Shots::default();
+            let mut scorer = Scorer::default();
+            for seed in seeds {
+                let mut state = seed | 1;
+                let pixels: Vec<u8> = (0..stride * h as usize)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        (state >> 24) as u8
+                    })
+                    .collect();
+                let look = Look::of(&pixels, w, h, stride);
+                scorer.push(&look);
+                if let Some((cut, before)) = shots.push(look) {
+                    proptest::prop_assert!(cut.distance.is_finite());
+                    let (_, measures) = judge(&before, shots.last().unwrap(), &Tolerance::default());
+                    proptest::prop_assert!(measures.light_ratio.is_none_or(f32::is_finite));
+                }
+            }
+            let scores = scorer.scores();
+            for score in [scores.subject_consistency, scores.background_consistency, scores.temporal_flicker, scores.motion_smoothness] {
+                proptest::prop_assert!((0.0..=1.0).contains(&score), "{scores:?}");
+            }
+        }
     }
 
     #[test]
