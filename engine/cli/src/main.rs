@@ -21,6 +21,7 @@ mod bench_generate;
 mod bench_onnx;
 mod bench_wasm;
 mod consent;
+mod generate;
 mod ingest;
 mod inspect;
 mod live;
@@ -104,6 +105,9 @@ enum Command {
     /// their continuity across cuts, sign each with the original as its
     /// ingredient, write a report and a contact sheet.
     Ingest(ingest::IngestArgs),
+    /// Render a storyboard's shots in seeded variants in parallel into MP4
+    /// takes, resumable, with an index of takes and their continuity.
+    Generate(generate::GenerateArgs),
     /// Audio tools: loudness measurement and normalisation.
     Audio {
         #[command(subcommand)]
@@ -198,6 +202,7 @@ fn main() -> ExitCode {
         Command::Consent(args) => consent::consent(args),
         Command::Serve(args) => serve::serve(args),
         Command::Ingest(args) => ingest::ingest(args),
+        Command::Generate(args) => generate::generate(args),
         Command::Audio { what } => audio::audio(what),
         Command::Bench { what } => bench::bench(what),
     };
