@@ -30,6 +30,20 @@ fn sidecar(path: &Path, shot: &str) {
     std::fs::rename(partial, path).unwrap();
 }
 
+/// `slate ingest INBOX --out OUT` with the continuity plugin, signing
+/// with an identity in `data`.
+fn ingest(cwd: &Path, data: &Path, inbox: &Path, out: &Path) -> Command {
+    let mut command = slate_with_data(cwd, data);
+    command
+        .arg("ingest")
+        .arg(inbox)
+        .arg("--out")
+        .arg(out)
+        .arg("--plugin")
+        .arg(example_plugin("continuity"));
+    command
+}
+
 fn report(out: &Path) -> Option<serde_json::Value> {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).ok()?).ok()
 }
@@ -43,13 +57,7 @@ fn clips_from_a_watched_folder_are_checked_and_the_colour_jump_is_flagged() {
         scratch.path().join("data"),
     );
     std::fs::create_dir_all(&inbox).unwrap();
-    let mut watcher = slate_with_data(scratch.path(), &data)
-        .arg("ingest")
-        .arg(&inbox)
-        .arg("--out")
-        .arg(&out)
-        .arg("--plugin")
-        .arg(example_plugin("continuity"))
+    let mut watcher = ingest(scratch.path(), &data, &inbox, &out)
         .args(["--clips", "2", "--for", "300s"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -158,13 +166,7 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     sidecar(&inbox.join("b.json"), "s2");
     std::fs::write(inbox.join("c.mp4"), b"").unwrap();
     std::fs::write(inbox.join("c.json"), r#"{"shot": "s3", "prompt": "p"}"#).unwrap();
-    let output = slate_with_data(scratch.path(), &data)
-        .arg("ingest")
-        .arg(&inbox)
-        .arg("--out")
-        .arg(&out)
-        .arg("--plugin")
-        .arg(example_plugin("continuity"))
+    let output = ingest(scratch.path(), &data, &inbox, &out)
         .arg("--once")
         .output()
         .unwrap();
@@ -179,13 +181,7 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     clip(&inbox.join("c.mp4"), 2.0, "");
     sidecar(&inbox.join("c.json"), "s3");
     std::fs::remove_file(inbox.join("b.json")).unwrap();
-    let output = slate_with_data(scratch.path(), &data)
-        .arg("ingest")
-        .arg(&inbox)
-        .arg("--out")
-        .arg(&out)
-        .arg("--plugin")
-        .arg(example_plugin("continuity"))
+    let output = ingest(scratch.path(), &data, &inbox, &out)
         .arg("--once")
         .output()
         .unwrap();

@@ -25,11 +25,7 @@ fn sigint_mid_capture_leaves_a_valid_mp4_of_the_captured_length() {
         assert!(child.try_wait().unwrap().is_none(), "slate exited before the interrupt");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    interrupt(&child);
     let output = child.wait_with_output().unwrap();
     let (_, stderr) = texts(&output);
     assert_no_panic(&stderr, "slate run after SIGINT");

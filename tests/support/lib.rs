@@ -72,6 +72,15 @@ pub fn slate(cwd: &Path) -> Command {
     command
 }
 
+/// Sends SIGINT to a running child, as Ctrl-C would.
+pub fn interrupt(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -INT {}", child.id());
+}
+
 /// Stdout and stderr of a finished command, as text.
 pub fn texts(output: &Output) -> (String, String) {
     (
