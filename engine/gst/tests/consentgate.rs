@@ -586,8 +586,9 @@ fn block_replaces_the_frames_of_a_person_without_a_grant() {
 
 #[test]
 fn a_revocation_counts_from_the_next_check_of_a_live_run() {
-    // 40 frames at 10 fps, paced by the clock; 1.5 s in, Grace revokes
-    // her grant as of that moment.
+    // 40 frames at 10 fps, paced by the clock; once 12 have been shown
+    // (however long the models took to load), Grace revokes her grant as
+    // of that moment.
     let scene = scene(40);
     let dir = tempfile::tempdir().unwrap();
     let raw = write_raw(&scene, dir.path());
@@ -604,9 +605,17 @@ fn a_revocation_counts_from_the_next_check_of_a_live_run() {
     let revoker = {
         let (path, grace) = (people.path.clone(), people.grace.clone());
         let key = std::mem::replace(&mut people.key, IdentityKey::generate().unwrap());
+        let shown = out.clone();
         std::thread::spawn(move || {
             let registry = Registry::open(&path).unwrap();
-            std::thread::sleep(Duration::from_millis(1500));
+            let started = Instant::now();
+            while shown.lock().unwrap().len() < 12 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the live run never got going"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
             registry.revoke(&key.revoke("g", &grace, slate_consent::now())).unwrap();
             Instant::now()
         })
