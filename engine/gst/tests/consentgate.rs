@@ -586,9 +586,10 @@ fn block_replaces_the_frames_of_a_person_without_a_grant() {
 
 #[test]
 fn a_revocation_counts_from_the_next_check_of_a_live_run() {
-    // 40 frames at 10 fps, paced by the clock; once 12 have been shown
-    // (however long the models took to load), Grace revokes her grant as
-    // of that moment.
+    // 40 frames at 10 fps, paced by the clock; once 16 have been shown
+    // (however long the models took to load; frames leave the gate in
+    // bursts after each check), Grace revokes her grant as of that
+    // moment.
     let scene = scene(40);
     let dir = tempfile::tempdir().unwrap();
     let raw = write_raw(&scene, dir.path());
@@ -609,7 +610,7 @@ fn a_revocation_counts_from_the_next_check_of_a_live_run() {
         std::thread::spawn(move || {
             let registry = Registry::open(&path).unwrap();
             let started = Instant::now();
-            while shown.lock().unwrap().len() < 12 {
+            while shown.lock().unwrap().len() < 16 {
                 assert!(
                     started.elapsed() < Duration::from_secs(60),
                     "the live run never got going"
