@@ -4,7 +4,7 @@
 //! in the report and drawn on the contact sheet, and each clip is signed
 //! with the original as its ingredient (read back by c2patool, not ours).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,13 @@ fn ingest(cwd: &Path, data: &Path, inbox: &Path, out: &Path) -> Command {
     command
 }
 
+/// The inbox (made), the library and the signing data folder in `dir`.
+fn folders(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    (inbox, dir.join("library"), dir.join("data"))
+}
+
 fn report(out: &Path) -> Option<serde_json::Value> {
     serde_json::from_slice(&std::fs::read(out.join("report.json")).ok()?).ok()
 }
@@ -51,12 +58,7 @@ fn report(out: &Path) -> Option<serde_json::Value> {
 #[test]
 fn clips_from_a_watched_folder_are_checked_and_the_colour_jump_is_flagged() {
     let scratch = tempfile::tempdir().unwrap();
-    let (inbox, out, data) = (
-        scratch.path().join("inbox"),
-        scratch.path().join("library"),
-        scratch.path().join("data"),
-    );
-    std::fs::create_dir_all(&inbox).unwrap();
+    let (inbox, out, data) = folders(scratch.path());
     let mut watcher = ingest(scratch.path(), &data, &inbox, &out)
         .args(["--clips", "2", "--for", "300s"])
         .stdout(Stdio::piped())
@@ -154,12 +156,7 @@ fn clips_from_a_watched_folder_are_checked_and_the_colour_jump_is_flagged() {
 #[test]
 fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     let scratch = tempfile::tempdir().unwrap();
-    let (inbox, out, data) = (
-        scratch.path().join("inbox"),
-        scratch.path().join("library"),
-        scratch.path().join("data"),
-    );
-    std::fs::create_dir_all(&inbox).unwrap();
+    let (inbox, out, data) = folders(scratch.path());
     clip(&inbox.join("a.mp4"), 0.0, "");
     sidecar(&inbox.join("a.json"), "s1");
     std::fs::write(inbox.join("b.mp4"), b"not a video").unwrap();

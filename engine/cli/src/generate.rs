@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::anyhow;
 use indicatif::{ProgressBar, ProgressStyle};
-use slate_generate::{Batch, GenerateError};
+use slate_generate::Batch;
 
 use crate::Failure;
 
@@ -32,20 +32,6 @@ pub fn generate(args: GenerateArgs) -> Result<(), Failure> {
         return Err(Failure::BadInput(anyhow!("--variants must be at least 1")));
     }
     let board = slate_story::Storyboard::load(&args.storyboard).map_err(|e| Failure::BadInput(e.into()))?;
-    let frames: u64 = board
-        .shots()
-        .map(|(_, s)| (s.duration * f64::from(board.storyboard.fps)).round().max(1.0) as u64)
-        .sum::<u64>()
-        * u64::from(args.variants);
-    let bar = ProgressBar::new(frames);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec} eta {eta}").expect("a valid template"),
-    );
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())
-            .map_err(|e| Failure::Runtime(anyhow!("cannot handle signal {signal}: {e}")))?;
-    }
     let batch = Batch {
         board: &board,
         name: args.storyboard.display().to_string(),
@@ -55,8 +41,16 @@ pub fn generate(args: GenerateArgs) -> Result<(), Failure> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         out: args.out.clone(),
     };
-    let index =
-        slate_generate::run(&batch, |n| bar.inc(n), &stop).map_err(|e: GenerateError| Failure::Runtime(e.into()));
+    let bar = ProgressBar::new(batch.frames());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} frames {per_sec} eta {eta}").expect("a valid template"),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| Failure::Runtime(anyhow!("cannot handle signal {signal}: {e}")))?;
+    }
+    let index = slate_generate::run(&batch, |n| bar.inc(n), &stop).map_err(|e| Failure::Runtime(e.into()));
     bar.finish_and_clear();
     let index = index?;
     let made = index.takes.iter().filter(|t| t.rendered).count();

@@ -71,6 +71,18 @@ pub struct Batch<'a> {
     pub out: PathBuf,
 }
 
+impl Batch<'_> {
+    /// Frames the whole batch renders, over every shot and variant.
+    pub fn frames(&self) -> u64 {
+        let per_variant: u64 = self
+            .board
+            .shots()
+            .map(|(_, s)| u64::from(frames_of(self.board, s)))
+            .sum();
+        per_variant * u64::from(self.variants)
+    }
+}
+
 struct Job<'a> {
     variant: u32,
     scene: &'a str,

@@ -24,3 +24,13 @@ pub(crate) fn output(path: &std::path::Path, e: impl std::fmt::Display) -> Inges
         why: e.to_string(),
     }
 }
+
+/// Writes `bytes` to `path` so that it appears whole or not at all: to a
+/// `.partial` beside it first, then renamed.
+pub(crate) fn write_whole(path: &std::path::Path, bytes: &[u8]) -> Result<(), IngestError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(|e| output(&partial, e))?;
+    std::fs::rename(&partial, path).map_err(|e| output(path, e))
+}

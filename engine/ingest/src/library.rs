@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use slate_provenance::{Identity, Source, Story};
 
 use crate::check::{Report, check};
-use crate::error::{IngestError, output};
+use crate::error::{IngestError, output, write_whole};
 use crate::sheet::write_sheet;
 use crate::sidecar::Clip;
 
@@ -104,9 +104,7 @@ impl Library {
         )?;
         self.clips = clips;
         let json = serde_json::to_vec_pretty(&report).expect("a report is JSON");
-        let partial = self.report_path().with_extension("json.partial");
-        std::fs::write(&partial, json).map_err(|e| output(&partial, e))?;
-        std::fs::rename(&partial, self.report_path()).map_err(|e| output(&self.report_path(), e))?;
+        write_whole(&self.report_path(), &json)?;
         write_sheet(&self.sheet_path(), &pairs)?;
         Ok(report)
     }

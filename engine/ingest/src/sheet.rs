@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::check::{Frame, HEIGHT, WIDTH};
-use crate::error::{IngestError, output};
+use crate::error::{IngestError, output, write_whole};
 
 const GAP: u32 = 8;
 /// The band between the two sides of a cut.
@@ -41,13 +41,12 @@ pub fn write_sheet(path: &Path, pairs: &[(Frame, Frame)]) -> Result<(), IngestEr
             }
         }
     }
-    let partial = path.with_extension("png.partial");
-    let file = std::fs::File::create(&partial).map_err(|e| output(&partial, e))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width, height);
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| output(&partial, e))?;
-    writer.write_image_data(&rgba).map_err(|e| output(&partial, e))?;
-    writer.finish().map_err(|e| output(&partial, e))?;
-    std::fs::rename(&partial, path).map_err(|e| output(path, e))
+    let mut writer = encoder.write_header().map_err(|e| output(path, e))?;
+    writer.write_image_data(&rgba).map_err(|e| output(path, e))?;
+    writer.finish().map_err(|e| output(path, e))?;
+    write_whole(path, &png)
 }

@@ -48,8 +48,6 @@ pub struct Region {
 /// What one frame shows, in the terms continuity needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Look {
-    pub width: u32,
-    pub height: u32,
     /// Mean colour (0..1) of each grid cell, row by row.
     pub layout: Vec<[f32; 3]>,
     pub regions: Vec<Region>,
@@ -209,8 +207,6 @@ impl Look {
         let coloured = bins.iter().map(|b| b.count).sum::<u32>().max(1) as f32;
         let embedding = centred(&layout);
         Look {
-            width,
-            height,
             regions: regions(&bins, total, w, h),
             hues: bins.iter().map(|b| b.count as f32 / coloured).collect(),
             layout,
