@@ -226,3 +226,302 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+/// One shot with a line, a music bed and two effects on the cup.
+const SOUNDS: &str = r##"
+[storyboard]
+title = "sounds"
+fps = 25
+size = [160, 90]
+seed = 3
+
+[world.set]
+floor = [6.0, 6.0]
+
+[[world.prop]]
+id = "cup"
+shape = "cylinder"
+position = [0.2, 0.75, 0.1]
+size = [0.1, 0.12, 0.1]
+colour = "#20c040"
+material = "ceramic"
+
+[[world.character]]
+id = "ada"
+position = [0.6, 0.0, 0.4]
+colour = "#c03020"
+
+[[scene]]
+id = "s"
+
+[[scene.shot]]
+id = "close"
+duration = 2.0
+camera = { position = [0.9, 1.3, 2.0], target = [0.2, 0.8, 0.1], fov = 30 }
+action = [
+  { at = 0.5, verb = "pick-up", object = "cup", by = "ada" },
+  { at = 1.3, verb = "place", object = "cup", by = "ada", to = [0.0, 0.75, 0.0] },
+]
+audio = [
+  { stem = "music", kind = "music", gain = -12 },
+  { stem = "dialogue", kind = "line", at = 0.2, by = "ada", text = "There." },
+  { stem = "effects", kind = "effect", action = 0 },
+  { stem = "effects", kind = "effect", action = 1 },
+]
+"##;
+
+/// An audio track of a file as mono float samples at 48 kHz, by ffmpeg.
+fn track(file: &Path, audio_index: usize) -> Vec<f32> {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args([
+            "-map",
+            &format!("0:a:{audio_index}"),
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg runs (the setup installs it)");
+    assert!(output.status.success(), "{}", texts(&output).1);
+    output
+        .stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+/// Onsets: the first sample above `threshold` after 200 ms below it.
+fn onsets(samples: &[f32], threshold: f32) -> Vec<f64> {
+    let mut quiet = usize::MAX;
+    let mut found = Vec::new();
+    for (i, s) in samples.iter().enumerate() {
+        if s.abs() >= threshold {
+            if quiet >= 9_600 {
+                found.push(i as f64 / 48_000.0);
+            }
+            quiet = 0;
+        } else {
+            quiet = quiet.saturating_add(1);
+        }
+    }
+    found
+}
+
+#[test]
+fn audio_stems_are_named_tracks_and_effects_land_on_their_actions_frames() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    std::fs::write(dir.join("board.toml"), SOUNDS).unwrap();
+    let (index, _) = generate_with(dir, &[]);
+    let take = &index["takes"][0];
+    assert_eq!(
+        take["tracks"],
+        serde_json::json!(["mix", "music", "dialogue", "effects"])
+    );
+    let file = dir.join("takes/v0/s-close.mp4");
+    let probe = ffprobe(&file);
+    let streams: Vec<(&str, &str)> = probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap(),
+                s["tags"]["handler_name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        streams,
+        [
+            ("video", "video"),
+            ("audio", "mix"),
+            ("audio", "music"),
+            ("audio", "dialogue"),
+            ("audio", "effects")
+        ]
+    );
+    // The generator's own report: each effect on its action's first frame
+    // (0.5 s is frame 13 at 25 fps, 0.52 s; 1.3 s is frame 33, 1.32 s).
+    let sync = take["sync"].as_array().unwrap();
+    let markers: Vec<(&str, u64, f64)> = sync
+        .iter()
+        .map(|s| {
+            (
+                s["event"].as_str().unwrap(),
+                s["marker_frame"].as_u64().unwrap(),
+                s["offset_ms"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(markers, [("pick-up cup", 13, 0.0), ("place cup", 33, 0.0)]);
+    // Independently, from the file: ffmpeg decodes the effects track and
+    // its onsets sit on the markers' frames.
+    let effects = track(&file, 3);
+    let found = onsets(&effects, 0.05);
+    assert_eq!(found.len(), 2, "{found:?}");
+    for (onset, (_, frame, _)) in found.iter().zip(&markers) {
+        let marker = *frame as f64 / 25.0;
+        let offset_ms = (onset - marker) * 1000.0;
+        println!("effect at frame {frame}: onset {onset:.5} s in the MP4, {offset_ms:+.2} ms from its frame");
+        assert!(offset_ms.abs() <= 1.0, "{offset_ms} ms");
+    }
+    // espeak-ng speaks the line from 0.2 s; the bed plays from the start.
+    let dialogue = track(&file, 2);
+    let first_word = onsets(&dialogue, 0.02);
+    assert!(
+        first_word.first().is_some_and(|t| (0.19..0.35).contains(t)),
+        "{first_word:?}"
+    );
+    let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len() as f32).sqrt();
+    assert!(rms(&dialogue[9_600..48_000]) > 0.01, "speech is heard");
+    let music = track(&file, 1);
+    assert!(rms(&music[24_000..72_000]) > 0.02, "the bed plays");
+    let mix = track(&file, 0);
+    assert!(rms(&mix[24_000..72_000]) >= rms(&music[24_000..72_000]) * 0.9);
+}
+
+#[test]
+fn a_line_without_espeak_ng_names_its_cue_and_what_to_install() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    std::fs::write(dir.join("board.toml"), SOUNDS).unwrap();
+    let output = slate(dir)
+        .env("PATH", dir.join("no-programs"))
+        .args(["generate", "board.toml", "--out", "takes"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_no_panic(&stderr, "slate generate");
+    assert!(
+        stderr.contains("board.toml: scene[0].shot[0].audio[1]: a line needs espeak-ng")
+            && stderr.contains("apt install espeak-ng"),
+        "{stderr}"
+    );
+    assert!(!dir.join("takes/v0/s-close.mp4").exists());
+}
+
+/// Shot two starts with Ada away from where shot one left her and the
+/// camera across the line between Ada and Bo.
+const BROKEN: &str = r##"
+[storyboard]
+title = "broken"
+fps = 10
+size = [160, 90]
+
+[world.set]
+floor = [8.0, 8.0]
+
+[[world.character]]
+id = "ada"
+position = [-1.0, 0.0, 0.0]
+colour = "#c03020"
+
+[[world.character]]
+id = "bo"
+position = [1.0, 0.0, 0.0]
+colour = "#2040c0"
+
+[[scene]]
+id = "s"
+
+[[scene.shot]]
+id = "one"
+duration = 0.5
+camera = { position = [0.0, 1.6, 4.0], target = [0.0, 1.0, 0.0] }
+blocking = [{ character = "ada", path = [[0.0, -1.0, 0.0], [0.5, -0.5, 0.5]] }]
+
+[[scene.shot]]
+id = "two"
+duration = 0.3
+camera = { position = [1.0, 1.6, -3.0], target = [0.0, 1.0, 0.2] }
+blocking = [{ character = "ada", path = [[0.0, -1.5, 1.0]] }]
+"##;
+
+#[test]
+fn flagged_cuts_are_retaken_from_the_corrected_world_within_the_attempts() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    std::fs::write(dir.join("board.toml"), BROKEN).unwrap();
+
+    // No retakes allowed: both breaks stand.
+    let (index, stdout) = generate_with(dir, &["--retakes", "0"]);
+    assert!(
+        stdout.contains("2 takes (2 rendered, 0 kept), 1 cuts, continuity 0.00"),
+        "{stdout}"
+    );
+    let kinds: Vec<&str> = index["cuts"][0]["breaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["off-mark", "crossed-line"]);
+    assert_eq!(index["retakes"], serde_json::json!([]));
+
+    // The reference generator mends both in one retake of shot two, and
+    // that take is rendered again from the corrected world; shot one is kept.
+    let (index, stdout) = generate_with(dir, &[]);
+    assert!(
+        stdout.contains("retake s/two (attempt 1): ada's path starts at their mark (-0.50, 0.50)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 takes (1 rendered, 1 kept), 1 cuts, continuity 1.00"),
+        "{stdout}"
+    );
+    let retakes = index["retakes"].as_array().unwrap();
+    assert_eq!(retakes.len(), 1, "{retakes:?}");
+    let mended: Vec<&str> = retakes[0]["mended"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(mended, ["off-mark", "crossed-line"]);
+
+    // A script says the crossing is meant: only the mark is mended, and
+    // only the retaken shot renders again (its plan changed).
+    std::fs::write(
+        dir.join("meant.lua"),
+        r#"function retake(request)
+             for _, b in ipairs(request.breaks) do
+               if b.kind == "crossed-line" and request.shot == "two" then return { crosses_line = true } end
+             end
+           end"#,
+    )
+    .unwrap();
+    let (index, stdout) = generate_with(dir, &["--on-retake", "meant.lua"]);
+    assert!(
+        stdout.contains("2 takes (1 rendered, 1 kept), 1 cuts, continuity 1.00"),
+        "{stdout}"
+    );
+    let retake = &index["retakes"][0];
+    assert_eq!(retake["edited"], serde_json::json!(["crosses_line = true"]));
+    assert_eq!(retake["mended"].as_array().unwrap().len(), 1);
+    assert_eq!(retake["mended"][0]["kind"], "off-mark");
+
+    // An answer that is not an edit is refused by name.
+    std::fs::write(
+        dir.join("zoom.lua"),
+        "function retake(r) return { camera = { zoom = 2 } } end",
+    )
+    .unwrap();
+    let output = slate(dir)
+        .args(["generate", "board.toml", "--out", "takes", "--on-retake", "zoom.lua"])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("scene[0].shot[1]: retake: zoom.lua: retake() returned unknown field `zoom`"),
+        "{stderr}"
+    );
+}

@@ -193,3 +193,85 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     assert_eq!(shots, ["s1", "s3"]);
     assert_eq!(second["flagged"], 0, "c carries on from a: {second:#}");
 }
+
+/// One HTTP/1.1 PUT of `body` to `address`; the status and the JSON reply.
+fn put(address: &str, path: &str, token: &str, body: &[u8]) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "PUT {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(json).unwrap_or_default())
+}
+
+/// The same two clips as above, uploaded to `slate serve --ingest-dir`
+/// while `slate ingest` watches that folder: the jump is flagged.
+#[test]
+fn clips_uploaded_over_http_are_ingested_and_the_jump_is_flagged() {
+    use std::io::BufRead;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let (inbox, out, data) = folders(dir);
+    let mut server = slate_with_data(dir, &data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite", "--ingest-dir"])
+        .arg(&inbox)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    let address = started["listening"].as_str().unwrap().to_owned();
+    let token = std::fs::read_to_string(data.join("api-token")).unwrap();
+    let watcher = ingest(dir, &data, &inbox, &out)
+        .args(["--clips", "2", "--for", "300s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("slate ingest starts");
+    let made = dir.join("made");
+    std::fs::create_dir_all(&made).unwrap();
+    clip(&made.join("a.mp4"), 0.0, "");
+    clip(&made.join("b.mp4"), 2.0, ",hue=h=150");
+    for (name, shot) in [("a.mp4", "s1"), ("b.mp4", "s2")] {
+        let bytes = std::fs::read(made.join(name)).unwrap();
+        let path = format!("/v1/ingest/clips/{name}?shot={shot}&prompt=test%20card&model=ffmpeg-testsrc2");
+        let (status, reply) = put(&address, &path, token.trim(), &bytes);
+        assert_eq!(status, 201, "{reply}");
+        assert_eq!(reply["sidecar"]["model"], "ffmpeg-testsrc2");
+    }
+    let (status, reply) = put(
+        &address,
+        "/v1/ingest/clips/a.mp4?shot=s1&model=m",
+        token.trim(),
+        b"again",
+    );
+    assert_eq!((status, reply["field"].as_str()), (409, Some("name")), "{reply}");
+    let output = watcher.wait_with_output().expect("slate ingest ends after two clips");
+    interrupt(&server);
+    let _ = server.wait();
+    let (_, stderr) = texts(&output);
+    assert!(output.status.success(), "{stderr}");
+    let report = report(&out).expect("a report");
+    let shots: Vec<&str> = report["clips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sidecar"]["shot"].as_str().unwrap())
+        .collect();
+    assert_eq!(shots, ["s1", "s2"]);
+    assert_eq!(report["flagged"], 1, "{report:#}");
+    assert_eq!(report["cuts"][0]["frame"], 50);
+}

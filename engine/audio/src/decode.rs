@@ -14,6 +14,28 @@ pub fn decode_file(
     path: &Path,
     each: impl FnMut(u32, u32, &[f32]) -> Result<(), AudioError> + Send + 'static,
 ) -> Result<(), AudioError> {
+    decode(path, None, each)
+}
+
+/// The file's first audio stream as mono samples at `rate` (GStreamer's
+/// `audioconvert` downmixes, `audioresample` resamples).
+pub fn decode_mono(path: &Path, rate: u32) -> Result<Vec<f32>, AudioError> {
+    let samples: Arc<Mutex<Vec<f32>>> = Arc::default();
+    let into = samples.clone();
+    decode(path, Some(rate), move |_, _, block| {
+        into.lock().unwrap().extend_from_slice(block);
+        Ok(())
+    })?;
+    Ok(std::mem::take(&mut *samples.lock().unwrap()))
+}
+
+/// `filesrc ! decodebin ! audioconvert ! audioresample ! F32 caps (at
+/// `mono_at` Hz, one channel, when given) ! fakesink`.
+fn decode(
+    path: &Path,
+    mono_at: Option<u32>,
+    each: impl FnMut(u32, u32, &[f32]) -> Result<(), AudioError> + Send + 'static,
+) -> Result<(), AudioError> {
     let fail = |why: String| AudioError::Decode {
         path: path.to_owned(),
         why,
@@ -28,10 +50,11 @@ pub fn decode_file(
             .build()
             .map_err(|_| fail(format!("GStreamer element `{factory}` is missing; run .ci/setup")))
     };
-    let (src, decode, convert, filter, sink) = (
+    let (src, decode, convert, resample, filter, sink) = (
         make("filesrc")?,
         make("decodebin")?,
         make("audioconvert")?,
+        make("audioresample")?,
         make("capsfilter")?,
         make("fakesink")?,
     );
@@ -39,17 +62,19 @@ pub fn decode_file(
         "location",
         path.to_str().ok_or_else(|| fail("not a UTF-8 path".into()))?,
     );
-    let caps = gst_audio::AudioCapsBuilder::new_interleaved()
-        .format(gst_audio::AUDIO_FORMAT_F32)
-        .build();
+    let caps = gst_audio::AudioCapsBuilder::new_interleaved().format(gst_audio::AUDIO_FORMAT_F32);
+    let caps = match mono_at {
+        Some(rate) => caps.rate(rate as i32).channels(1).build(),
+        None => caps.build(),
+    };
     filter.set_property("caps", &caps);
     sink.set_property("sync", false);
     sink.set_property("signal-handoffs", true);
     pipeline
-        .add_many([&src, &decode, &convert, &filter, &sink])
+        .add_many([&src, &decode, &convert, &resample, &filter, &sink])
         .map_err(|e| fail(e.to_string()))?;
     src.link(&decode).map_err(|e| fail(e.to_string()))?;
-    gst::Element::link_many([&convert, &filter, &sink]).map_err(|e| fail(e.to_string()))?;
+    gst::Element::link_many([&convert, &resample, &filter, &sink]).map_err(|e| fail(e.to_string()))?;
     let audio_in = convert.static_pad("sink").expect("audioconvert has a sink pad");
     decode.connect_pad_added(move |_, pad| {
         let is_audio = pad

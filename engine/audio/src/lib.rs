@@ -25,7 +25,7 @@ mod play;
 pub mod plot;
 mod sync;
 
-pub use decode::decode_file;
+pub use decode::{decode_file, decode_mono};
 pub use encode::Writer;
 pub use error::AudioError;
 pub use limiter::Limiter;
@@ -35,7 +35,9 @@ pub use mp4::name_tracks;
 pub use normalise::{LIVE_LOOKAHEAD_S, LiveNormaliser, Normalised, PROFILES, Profile, normalise_file, normalise_live};
 pub use play::{Stopped, play_to_end};
 pub use plot::plot_png;
-pub use sync::{BeepFinder, FlashFinder, R37_EARLY_MS, R37_LATE_MS, SyncEvent, SyncTest, pair, write_synctest};
+pub use sync::{
+    AAC_PRIMING_SAMPLES, BeepFinder, FlashFinder, R37_EARLY_MS, R37_LATE_MS, SyncEvent, SyncTest, pair, write_synctest,
+};
 
 fn init() -> Result<(), String> {
     gst::init().map_err(|e| e.to_string())

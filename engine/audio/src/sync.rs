@@ -114,8 +114,10 @@ pub fn pair(flashes: &[f64], beeps: &[f64]) -> Vec<SyncEvent> {
         .collect()
 }
 
-/// Priming of the AAC encoder the test file is written with.
-const AAC_PRIMING_SAMPLES: i64 = 1024;
+/// Priming of gst-libav's AAC encoder (`avenc_aac`): mp4mux (1.22) does
+/// not mark it for removal, so decoders play an AAC track this many
+/// samples late. Writers that need sync start their audio this much early.
+pub const AAC_PRIMING_SAMPLES: i64 = 1024;
 
 /// What `write_synctest` makes.
 #[derive(Debug, Clone, Copy)]

@@ -22,6 +22,13 @@ pub struct ServeArgs {
     /// directory, made on first run, readable by its owner only).
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// Take clip uploads (PUT /v1/ingest/clips/NAME) into this folder:
+    /// the one `slate ingest` watches.
+    #[arg(long, value_name = "FOLDER")]
+    ingest_dir: Option<PathBuf>,
+    /// The largest clip an upload may be, MiB.
+    #[arg(long, default_value_t = 1024)]
+    max_clip_mib: u64,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
@@ -36,6 +43,18 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         .unwrap_or_else(|| slate_provenance::data_dir().join("api-token"));
     let token = token(&token_file).map_err(Failure::BadInput)?;
     let registry = crate::consent::open_registry(args.db)?;
+    let inbox = match args.ingest_dir {
+        Some(folder) => {
+            std::fs::create_dir_all(&folder)
+                .with_context(|| format!("--ingest-dir {}", folder.display()))
+                .map_err(Failure::BadInput)?;
+            Some(slate_server::Inbox {
+                folder,
+                max_bytes: args.max_clip_mib.saturating_mul(1 << 20),
+            })
+        }
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,7 +70,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            slate_server::serve(listener, slate_server::router(registry, token), stop).await?;
+            slate_server::serve(listener, slate_server::router(registry, token, inbox), stop).await?;
             anyhow::Ok(())
         })
         .map_err(Failure::Runtime)

@@ -86,6 +86,17 @@ fn the_generator_renders_every_shot_with_the_world_in_its_metadata() {
     }
     assert_eq!(cup_world[0].1, [0.2, 0.8, 0.1], "the cup's middle, on the table");
     assert_eq!(cup_world.last().unwrap().1, [0.3, 0.8, 0.0], "where Ada put it down");
+    // The event markers: each action on the first frame whose world has it
+    // (the close-up starts at frame 100; 0.5 s in is frame 113, 2.0 s is 150),
+    // and the cup's world position changes on exactly those frames.
+    let events: Vec<(usize, &str)> = frames
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (_, record))| Some((k, record.get("story.events").and_then(Value::as_text)?)))
+        .collect();
+    assert_eq!(events, [(113, "pick-up cup by ada"), (150, "place cup by ada")]);
+    let jumps: Vec<usize> = (100..175).filter(|&k| cup_world[k].1 != cup_world[k - 1].1).collect();
+    assert_eq!((jumps.first(), jumps.last()), (Some(&113), Some(&150)), "{jumps:?}");
 }
 
 #[test]

@@ -21,5 +21,5 @@ pub use check::{Cut, Report, ShotReport, check};
 pub use error::IngestError;
 pub use library::Library;
 pub use sheet::write_sheet;
-pub use sidecar::{Clip, Sidecar};
+pub use sidecar::{Clip, MEDIA, Sidecar};
 pub use watch::{Watch, watch};

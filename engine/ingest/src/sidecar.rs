@@ -23,6 +23,19 @@ pub struct Sidecar {
     pub model: String,
 }
 
+impl Sidecar {
+    /// The field that is wrong and why, for a sidecar that parses.
+    pub fn problem(&self) -> Option<(&'static str, &'static str)> {
+        if self.shot.trim().is_empty() {
+            Some(("shot", "is empty; name the shot this clip is"))
+        } else if self.model.trim().is_empty() {
+            Some(("model", "is empty; name the model (and version) that made the clip"))
+        } else {
+            None
+        }
+    }
+}
+
 /// A clip and its sidecar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clip {
@@ -30,8 +43,8 @@ pub struct Clip {
     pub sidecar: Sidecar,
 }
 
-/// Media files a clip may be.
-const MEDIA: [&str; 5] = ["mp4", "mov", "mkv", "webm", "m4v"];
+/// Media files a clip may be: its extension.
+pub const MEDIA: [&str; 5] = ["mp4", "mov", "mkv", "webm", "m4v"];
 
 impl Clip {
     /// The clip `sidecar` describes, if its media file is there: the file
@@ -62,8 +75,8 @@ impl Clip {
                 e.inner()
             ))
         })?;
-        if sidecar.shot.trim().is_empty() {
-            return Err(bad("field `shot`: is empty; name the shot this clip is".into()));
+        if let Some((field, why)) = sidecar.problem() {
+            return Err(bad(format!("field `{field}`: {why}")));
         }
         Ok(Some(Clip { path, sidecar }))
     }

@@ -140,11 +140,102 @@ impl Script {
         self.guarded(|_| hook.call::<()>(args))
     }
 
+    /// Calls the global function `name` with `argument` as a Lua value
+    /// (objects become tables with string keys, arrays sequences) and
+    /// returns what it returns the same way: None when it returns nothing
+    /// or nil, or when the script has no such function.
+    pub fn call_json(
+        &self,
+        name: &str,
+        argument: &serde_json::Value,
+    ) -> Result<Option<serde_json::Value>, ScriptError> {
+        let Ok(hook) = self.lua.globals().get::<Function>(name) else {
+            return Ok(None);
+        };
+        let value = self.guarded(|lua| {
+            let argument = to_lua(lua, argument)?;
+            let returned = hook.call::<mlua::Value>(argument)?;
+            from_lua(&returned, 0)
+        })?;
+        Ok(Some(value).filter(|v| !v.is_null()))
+    }
+
     /// Runs `call` with a fresh instruction budget and names what failed.
     fn guarded<R>(&self, call: impl FnOnce(&Lua) -> mlua::Result<R>) -> Result<R, ScriptError> {
         self.budget.reset();
         call(&self.lua).map_err(|e| explain(&self.name, &self.limits, e))
     }
+}
+
+fn to_lua(lua: &Lua, value: &serde_json::Value) -> mlua::Result<mlua::Value> {
+    use serde_json::Value as J;
+    Ok(match value {
+        J::Null => mlua::Value::Nil,
+        J::Bool(b) => mlua::Value::Boolean(*b),
+        J::Number(n) => match n.as_i64() {
+            Some(i) => mlua::Value::Integer(i),
+            None => mlua::Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        J::String(text) => mlua::Value::String(lua.create_string(text)?),
+        J::Array(items) => {
+            let table = lua.create_table()?;
+            for (i, item) in items.iter().enumerate() {
+                table.raw_set(i + 1, to_lua(lua, item)?)?;
+            }
+            mlua::Value::Table(table)
+        }
+        J::Object(fields) => {
+            let table = lua.create_table()?;
+            for (key, item) in fields {
+                table.raw_set(key.as_str(), to_lua(lua, item)?)?;
+            }
+            mlua::Value::Table(table)
+        }
+    })
+}
+
+/// A returned Lua value as JSON: a table with keys 1..n only is an array,
+/// any other table an object (its keys must be strings); functions and
+/// the like are refused, and so is nesting deeper than 32.
+fn from_lua(value: &mlua::Value, depth: usize) -> mlua::Result<serde_json::Value> {
+    use serde_json::Value as J;
+    let refuse = |why: String| Err(mlua::Error::RuntimeError(why));
+    if depth > 32 {
+        return refuse("the returned value nests deeper than 32 tables".into());
+    }
+    Ok(match value {
+        mlua::Value::Nil => J::Null,
+        mlua::Value::Boolean(b) => J::Bool(*b),
+        mlua::Value::Integer(i) => J::from(*i),
+        mlua::Value::Number(n) => match serde_json::Number::from_f64(*n) {
+            Some(n) => J::Number(n),
+            None => return refuse(format!("returned {n}, which is not a finite number")),
+        },
+        mlua::Value::String(text) => J::String(text.to_str()?.to_owned()),
+        mlua::Value::Table(table) => {
+            let length = table.raw_len();
+            let mut pairs = Vec::new();
+            for pair in table.pairs::<mlua::Value, mlua::Value>() {
+                pairs.push(pair?);
+            }
+            if length > 0 && pairs.len() == length {
+                let items: mlua::Result<Vec<J>> = (1..=length)
+                    .map(|i| from_lua(&table.raw_get::<mlua::Value>(i)?, depth + 1))
+                    .collect();
+                J::Array(items?)
+            } else {
+                let mut fields = serde_json::Map::new();
+                for (key, item) in pairs {
+                    let mlua::Value::String(key) = key else {
+                        return refuse(format!("a returned table has a {} key; use strings", key.type_name()));
+                    };
+                    fields.insert(key.to_str()?.to_owned(), from_lua(&item, depth + 1)?);
+                }
+                J::Object(fields)
+            }
+        }
+        other => return refuse(format!("returned a {}, which is not data", other.type_name())),
+    })
 }
 
 /// Names what went wrong in script `name`, with `file:line` when Lua knows it.
@@ -177,4 +268,63 @@ fn message(error: &mlua::Error) -> String {
         other => other.to_string(),
     };
     text.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn script(source: &str) -> Script {
+        Script::from_source("hook.lua", source, Path::new("."), Limits::default()).expect("loads")
+    }
+
+    #[test]
+    fn a_hook_gets_json_as_tables_and_returns_tables_as_json() {
+        let hook = script(
+            r#"function retake(request)
+                 local kinds = {}
+                 for i, b in ipairs(request.breaks) do kinds[i] = b.kind .. ":" .. request.attempt end
+                 return { kinds = kinds, camera = { fov = 30.5, position = { 1, 2, 3 } }, ok = true }
+               end"#,
+        );
+        let answer = hook
+            .call_json(
+                "retake",
+                &json!({"attempt": 2, "breaks": [{"kind": "crossed-line"}, {"kind": "off-mark"}]}),
+            )
+            .expect("runs");
+        assert_eq!(
+            answer,
+            Some(
+                json!({"kinds": ["crossed-line:2", "off-mark:2"], "camera": {"fov": 30.5, "position": [1, 2, 3]}, "ok": true})
+            )
+        );
+    }
+
+    #[test]
+    fn nothing_returned_or_no_hook_is_none() {
+        let hook = script("function quiet(x) end");
+        assert_eq!(hook.call_json("quiet", &json!({})).expect("runs"), None);
+        assert_eq!(hook.call_json("absent", &json!({})).expect("runs"), None);
+    }
+
+    #[test]
+    fn what_is_not_data_is_refused_with_the_script_named() {
+        let hook = script(
+            "function f() return { go = function() end } end
+             function g() return { [true] = 1 } end
+             function h() return 0/0 end
+             function spin() while true do end end",
+        );
+        for (name, says) in [("f", "function"), ("g", "boolean key"), ("h", "finite")] {
+            let error = hook.call_json(name, &json!(null)).unwrap_err().to_string();
+            assert!(error.contains("hook.lua") && error.contains(says), "{name}: {error}");
+        }
+        assert!(matches!(
+            hook.call_json("spin", &json!(null)),
+            Err(ScriptError::Instructions(..))
+        ));
+    }
 }

@@ -82,7 +82,7 @@ pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
 }
 
 /// The field serde names in "missing field `x`" or "unknown field `x`".
-fn quoted(message: &str) -> Option<String> {
+pub(crate) fn quoted(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_owned())

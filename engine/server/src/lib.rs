@@ -1,13 +1,16 @@
 //! Slate's local HTTP API: axum on tokio, bound to loopback by default,
 //! every route but `/v1/health` behind a bearer token (kept as its SHA-256,
-//! compared in constant time). Today it serves the consent registry; the
-//! access-control work adds invites, accounts and rate limits here.
+//! compared in constant time). It serves the consent registry
+//! (`/v1/consent`) and, given an inbox, clip uploads for `slate ingest`
+//! (`/v1/ingest`); the access-control work adds invites, accounts and
+//! rate limits here.
 //!
 //! Every body is parsed strictly (unknown fields refused) and every
 //! refusal is a 4xx whose JSON names the field: `{"error", "field"}`.
 
 mod consent;
 mod error;
+mod ingest;
 mod token;
 
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use axum::routing::get;
 use slate_consent::Registry;
 
 pub use error::ApiError;
+pub use ingest::Inbox;
 pub use token::Token;
 
 /// What the handlers share.
@@ -24,22 +28,26 @@ pub use token::Token;
 struct App {
     registry: Arc<Registry>,
     token: Arc<Token>,
+    inbox: Option<Arc<Inbox>>,
 }
 
-/// The API's routes over `registry`, behind `token`.
-pub fn router(registry: Registry, token: Token) -> Router {
+/// The API's routes over `registry`, behind `token`; uploads go to
+/// `inbox` (without one, `/v1/ingest` says how to get one).
+pub fn router(registry: Registry, token: Token, inbox: Option<Inbox>) -> Router {
     let app = App {
         registry: Arc::new(registry),
         token: Arc::new(token),
+        inbox: inbox.map(Arc::new),
     };
     Router::new()
         .nest("/v1/consent", consent::routes())
+        .nest("/v1/ingest", ingest::routes())
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), token::require))
         .route(
             "/v1/health",
             get(|| async { axum::Json(serde_json::json!({ "ok": true })) }),
         )
-        .fallback(|| async { ApiError::not_found("path", "no such route; see /v1/consent/...") })
+        .fallback(|| async { ApiError::not_found("path", "no such route; see /v1/consent/... and /v1/ingest/...") })
         .with_state(app)
 }
 

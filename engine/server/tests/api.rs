@@ -25,7 +25,7 @@ impl Api {
     fn new() -> Api {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("consent.sqlite");
-        let app = router(Registry::open(&path).unwrap(), Token::new(TOKEN));
+        let app = router(Registry::open(&path).unwrap(), Token::new(TOKEN), None);
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         Api {
             app,

@@ -75,6 +75,15 @@ fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
     ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }
 
+/// The 180-degree line of a storyboard: between its first two
+/// characters where they first stand.
+pub fn line_of(board: &crate::Storyboard) -> Option<([f64; 3], [f64; 3])> {
+    match board.world.characters.as_slice() {
+        [a, b, ..] => Some((a.position, b.position)),
+        _ => None,
+    }
+}
+
 /// Checks the cut from `before` (last frame of a shot) to `after` (first
 /// frame of `next`). `line` is the 180-degree line: two points on the
 /// floor (e.g. two characters, or a character and the main prop).

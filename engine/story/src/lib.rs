@@ -19,17 +19,22 @@
 //! deterministic reference renderer, whose frames say where every object
 //! is (world and screen position, pixels shown).
 //!
+//! [`audio`] makes each shot's stems from its cues, effects on the frame
+//! of their action.
+//!
 //! Continuity is checked from both sources of truth: [`continuity`] from
 //! world-state metadata, [`pixels`] from the frames alone (shot
 //! boundaries, coloured regions, light on neutral surfaces, VBench-style
-//! per-shot scores).
+//! per-shot scores); [`retake`] re-plans a shot whose cut is flagged.
 
+pub mod audio;
 pub mod camera;
 pub mod continuity;
 mod locate;
 mod model;
 pub mod pixels;
 pub mod render;
+pub mod retake;
 mod validate;
 pub mod world;
 
@@ -95,6 +100,20 @@ impl Storyboard {
             .collect();
         errors.sort_by_key(|e| (e.line, e.column));
         Err(StoryErrors(errors))
+    }
+
+    /// Checks a storyboard made or edited in code as [`Storyboard::parse`]
+    /// checks a file: each problem as `field: message`.
+    pub fn problems(&self) -> Vec<String> {
+        validate::problems(self)
+            .into_iter()
+            .map(|(path, message)| format!("{}: {message}", locate::render(&path)))
+            .collect()
+    }
+
+    /// Frames `shot` renders: its duration at the storyboard's rate, at least one.
+    pub fn frames(&self, shot: &Shot) -> u32 {
+        (shot.duration * f64::from(self.storyboard.fps)).round().max(1.0) as u32
     }
 
     /// Every shot with its scene, in order.

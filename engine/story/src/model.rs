@@ -274,6 +274,20 @@ pub enum Verb {
     Recolour,
 }
 
+impl Verb {
+    /// As storyboards spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::PickUp => "pick-up",
+            Verb::Place => "place",
+            Verb::Move => "move",
+            Verb::Appear => "appear",
+            Verb::Vanish => "vanish",
+            Verb::Recolour => "recolour",
+        }
+    }
+}
+
 /// Something that changes the world, at `at` seconds (to `until`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -198,6 +198,24 @@ fn mark_at(path: &[[f64; 3]], t: f64) -> [f64; 2] {
     }
 }
 
+/// The first frame of a shot whose world shows what happens at `at`
+/// seconds: frame k shows the world at k / fps, and [`WorldState::during`]
+/// applies an action from its time on.
+pub fn first_frame_at(at: f64, fps: u32) -> u32 {
+    let fps_f = f64::from(fps);
+    let mut k = ((at * fps_f).floor() - 1.0).max(0.0) as u32;
+    while f64::from(k) / fps_f < at {
+        k += 1;
+    }
+    k
+}
+
+/// The world-state event markers of frame `k`: the actions of `shot`
+/// that first show in it.
+pub fn events_at(shot: &Shot, k: u32, fps: u32) -> impl Iterator<Item = &Action> {
+    shot.actions.iter().filter(move |a| first_frame_at(a.at, fps) == k)
+}
+
 /// The world at the start of every shot, in storyboard order.
 pub fn shot_starts(board: &Storyboard) -> Vec<WorldState> {
     let first = WorldState::initial(board);
@@ -211,4 +229,22 @@ pub fn shot_starts(board: &Storyboard) -> Vec<WorldState> {
         current = current.during(shot, shot.duration);
     }
     starts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_frame_showing_a_moment_is_the_one_during_applies_it_at() {
+        assert_eq!(first_frame_at(0.0, 25), 0);
+        assert_eq!(first_frame_at(0.28, 25), 7, "0.28 * 25 is 7.000000000000001 in floats");
+        assert_eq!(first_frame_at(0.3, 25), 8);
+        assert_eq!(first_frame_at(2.0, 25), 50);
+        for k in 0..500u32 {
+            let at = f64::from(k) * 0.013;
+            let frame = first_frame_at(at, 30);
+            assert!(f64::from(frame) / 30.0 >= at && (frame == 0 || f64::from(frame - 1) / 30.0 < at));
+        }
+    }
 }

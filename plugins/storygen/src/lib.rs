@@ -1,14 +1,15 @@
 //! The reference generator: the config is a storyboard (TOML, see
 //! `pipelines/storyboards/`); frame by frame it renders the shot playing
 //! at the frame's time, every shot from its camera, with one world state
-//! running through the cuts. Each frame carries the shot and, per object,
-//! its world and screen position and whether it shows. Same storyboard and
+//! running through the cuts. Each frame carries the shot, the actions that
+//! first show in it (`story.events`, the world-state event markers) and,
+//! per object, its world and screen position and whether it shows. Same storyboard and
 //! seed, same bytes.
 
 use slate_plugin_sdk::prelude::*;
 use slate_story::Storyboard;
 use slate_story::camera::View;
-use slate_story::world::{WorldState, shot_starts};
+use slate_story::world::{WorldState, events_at, shot_starts};
 
 struct StoryGen {
     board: Storyboard,
@@ -69,6 +70,16 @@ impl Generator for StoryGen {
         meta.fields.push(text("scene", &scene.id));
         meta.fields.push(text("shot", &shot.id));
         meta.fields.push(number("story.shot-time", t));
+        let fps = self.board.storyboard.fps;
+        let events: Vec<String> = events_at(shot, (t * f64::from(fps)).round() as u32, fps)
+            .map(|a| {
+                let by = a.by.as_deref().map(|who| format!(" by {who}")).unwrap_or_default();
+                format!("{} {}{by}", a.verb.name(), a.object)
+            })
+            .collect();
+        if !events.is_empty() {
+            meta.fields.push(text("story.events", &events.join("; ")));
+        }
         for (id, object) in frame.objects.iter().enumerate() {
             let mut fields = vec![
                 text("kind", object.kind),
