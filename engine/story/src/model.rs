@@ -174,7 +174,9 @@ pub struct Shot {
     #[serde(default = "continuous")]
     pub time: TimeLink,
     pub camera: Camera,
-    /// Physics for objects in motion (gravity, resting on surfaces).
+    /// Gravity for props with mass: one let go (placed, moved, or left
+    /// in the air when the shot starts) falls until it rests on the
+    /// floor or the top of a prop under it.
     #[serde(default)]
     pub physics: bool,
     /// Deliberately crosses the 180-degree line.
@@ -244,13 +246,16 @@ fn in_out() -> Ease {
     Ease::InOut
 }
 
-/// A light's level and colour from `at` seconds into the shot.
+/// A light's level and colour from `at` seconds into the shot; with
+/// `until`, a fade to them from what the light was at `at` (time of day
+/// passing: a sunset, a cloud).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LightCue {
     pub light: String,
     #[serde(default)]
     pub at: f64,
+    pub until: Option<f64>,
     pub intensity: Option<f64>,
     pub temperature_k: Option<f64>,
 }

@@ -180,6 +180,14 @@ pub fn problems(board: &Storyboard) -> Problems {
                     );
                 }
                 when(&mut c, at(&cue_base, &[Key("at")]), cue.at);
+                if let Some(until) = cue.until
+                    && !(until > cue.at && until <= duration)
+                {
+                    c.fail(
+                        at(&cue_base, &[Key("until")]),
+                        "a fade ends (`until`) after it starts (`at`) and within the shot",
+                    );
+                }
                 if let Some(i) = cue.intensity {
                     c.range(at(&cue_base, &[Key("intensity")]), i, 0.0, 10.0, "");
                 }

@@ -16,6 +16,8 @@ pub struct PropState {
     pub size: [f64; 3],
     pub colour: [u8; 3],
     pub material: Material,
+    /// kg; 0 never falls.
+    pub mass: f64,
     pub visible: bool,
     /// Carried by this character.
     pub held_by: Option<String>,
@@ -31,6 +33,21 @@ impl PropState {
         ]
     }
 }
+
+impl PropState {
+    /// Whether the point (x, z) is over this prop's top.
+    fn holds(&self, x: f64, z: f64) -> bool {
+        let (dx, dz) = (x - self.position[0], z - self.position[2]);
+        let [w, _, d] = self.size;
+        match self.shape {
+            Shape::Box => dx.abs() <= w / 2.0 && dz.abs() <= d / 2.0,
+            Shape::Cylinder | Shape::Sphere => (dx / (w / 2.0)).powi(2) + (dz / (d / 2.0)).powi(2) <= 1.0,
+        }
+    }
+}
+
+/// m/s².
+const GRAVITY: f64 = 9.81;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CharacterState {
@@ -93,6 +110,7 @@ impl WorldState {
                     size: p.size,
                     colour: colour(&p.colour),
                     material: p.material,
+                    mass: p.mass,
                     visible: true,
                     held_by: None,
                 })
@@ -175,13 +193,62 @@ impl WorldState {
                 prop.position = *hand;
             }
         }
-        for cue in shot.lighting.iter().filter(|c| c.at <= t) {
+        if shot.physics {
+            state.fall(shot, t);
+        }
+        let mut cues: Vec<&LightCue> = shot.lighting.iter().filter(|c| c.at <= t).collect();
+        cues.sort_by(|a, b| a.at.total_cmp(&b.at));
+        for cue in cues {
             if let Some(light) = state.lights.iter_mut().find(|l| l.id == cue.light) {
-                light.intensity = cue.intensity.unwrap_or(light.intensity);
-                light.temperature_k = cue.temperature_k.unwrap_or(light.temperature_k);
+                // A fade goes from what the light was when it began.
+                let p = match cue.until {
+                    Some(until) if until > cue.at => ((t - cue.at) / (until - cue.at)).clamp(0.0, 1.0),
+                    _ => 1.0,
+                };
+                let towards = |from: f64, to: Option<f64>| to.map_or(from, |to| from + (to - from) * p);
+                light.intensity = towards(light.intensity, cue.intensity);
+                light.temperature_k = towards(light.temperature_k, cue.temperature_k);
             }
         }
         state
+    }
+
+    /// Gravity at `t` seconds into `shot`: every prop with mass that no
+    /// one holds falls from where and when it was let go until it rests
+    /// on the floor or on the top of a prop whose footprint holds it.
+    /// Lower props settle first, so a stack rests in order.
+    fn fall(&mut self, shot: &Shot, t: f64) {
+        let mut order: Vec<usize> = (0..self.props.len()).collect();
+        order.sort_by(|&a, &b| self.props[a].position[1].total_cmp(&self.props[b].position[1]));
+        for i in order {
+            let prop = &self.props[i];
+            if prop.mass <= 0.0 || prop.held_by.is_some() || !prop.visible {
+                continue;
+            }
+            let released = shot
+                .actions
+                .iter()
+                .filter(|a| a.object == prop.id && a.at <= t)
+                .filter_map(|a| match a.verb {
+                    Verb::Place => Some(a.at),
+                    Verb::Move => Some(a.until.unwrap_or(a.at).min(t)),
+                    _ => None,
+                })
+                .fold(0.0, f64::max);
+            let [x, y, z] = prop.position;
+            let rest = self
+                .props
+                .iter()
+                .enumerate()
+                .filter(|&(j, other)| j != i && other.visible && other.holds(x, z))
+                .map(|(_, other)| other.position[1] + other.size[1])
+                .filter(|top| *top <= y + 1e-9)
+                .fold(0.0, f64::max);
+            if y > rest {
+                let dropped = 0.5 * GRAVITY * (t - released).powi(2);
+                self.props[i].position[1] = (y - dropped).max(rest);
+            }
+        }
     }
 }
 
@@ -234,6 +301,72 @@ pub fn shot_starts(board: &Storyboard) -> Vec<WorldState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BOARD: &str = r##"
+        [storyboard]
+        title = "t"
+        [world]
+        set = { floor = [8.0, 8.0] }
+        prop = [
+          { id = "table", shape = "box", position = [0.0, 0.0, 0.0], size = [1.2, 0.75, 0.8], colour = "#8b5a2b" },
+          { id = "cup", shape = "cylinder", position = [0.2, 0.75, 0.1], size = [0.1, 0.12, 0.1], colour = "#ffffff", mass = 0.3 },
+          { id = "ball", shape = "sphere", position = [2.0, 1.0, 0.0], size = [0.2, 0.2, 0.2], colour = "#ff0000", mass = 0.1 },
+        ]
+        light = [{ id = "sun", role = "key", position = [2.0, 3.0, 2.0], intensity = 2.0, temperature_k = 5600 }]
+        [[scene]]
+        id = "a"
+        [[scene.shot]]
+        id = "drop"
+        duration = 2.0
+        physics = true
+        camera = { position = [0.0, 1.6, 4.0], target = [0.0, 0.8, 0.0] }
+        action = [{ at = 0.5, verb = "place", object = "cup", to = [0.0, 1.5, 0.0] }]
+        lighting = [{ light = "sun", at = 0.5, until = 1.5, intensity = 0.5, temperature_k = 2600 }]
+    "##;
+
+    #[test]
+    fn with_physics_a_prop_let_go_falls_and_rests_on_what_is_under_it() {
+        let board = Storyboard::parse(BOARD, "t.toml").expect("valid");
+        let start = WorldState::initial(&board);
+        let shot = &board.scenes[0].shots[0];
+        let y = |t: f64, id: &str| start.during(shot, t).prop(id).unwrap().position[1];
+        // The ball is in the air from the start: 1.0 - g t^2 / 2, then the floor.
+        assert!((y(0.2, "ball") - (1.0 - 0.5 * GRAVITY * 0.04)).abs() < 1e-12);
+        assert_eq!(y(0.5, "ball"), 0.0);
+        // The cup rests on the table until it is put down 0.75 m above it.
+        assert_eq!(y(0.4, "cup"), 0.75);
+        assert_eq!(y(0.5, "cup"), 1.5);
+        assert!((y(0.7, "cup") - (1.5 - 0.5 * GRAVITY * 0.04)).abs() < 1e-12);
+        assert_eq!(y(1.0, "cup"), 0.75, "on the table top, not through it");
+        assert_eq!(y(2.0, "table"), 0.0, "no mass: it stays");
+        // Without physics nothing falls.
+        let mut still = shot.clone();
+        still.physics = false;
+        assert_eq!(start.during(&still, 1.0).prop("cup").unwrap().position[1], 1.5);
+        assert_eq!(start.during(&still, 1.0).prop("ball").unwrap().position[1], 1.0);
+        // The next shot starts from where they came to rest.
+        let ends = start.during(shot, 2.0);
+        assert_eq!((ends.prop("cup").unwrap().position[1], ends.prop("ball").unwrap().position[1]), (0.75, 0.0));
+    }
+
+    #[test]
+    fn a_light_cue_with_until_fades_from_what_the_light_was() {
+        let board = Storyboard::parse(BOARD, "t.toml").expect("valid");
+        let start = WorldState::initial(&board);
+        let shot = &board.scenes[0].shots[0];
+        let sun = |t: f64| {
+            let light = &start.during(shot, t).lights[0];
+            (light.intensity, light.temperature_k)
+        };
+        assert_eq!(sun(0.4), (2.0, 5600.0));
+        assert_eq!(sun(0.5), (2.0, 5600.0));
+        assert_eq!(sun(1.0), (1.25, 4100.0));
+        assert_eq!(sun(1.5), (0.5, 2600.0));
+        assert_eq!(sun(2.0), (0.5, 2600.0));
+        let bad = BOARD.replace("until = 1.5", "until = 0.2");
+        let error = Storyboard::parse(&bad, "t.toml").unwrap_err().to_string();
+        assert!(error.contains("lighting[0].until"), "{error}");
+    }
 
     #[test]
     fn the_first_frame_showing_a_moment_is_the_one_during_applies_it_at() {

@@ -51,8 +51,8 @@ fn mistakes_name_the_file_line_and_field() {
             "no light `sun` (lights: key, fill)",
         ),
         (
-            "kind = \"effect\", at = 2.0, action = 1",
-            "kind = \"effect\", at = 2.0, action = 5",
+            "kind = \"effect\", action = 1",
+            "kind = \"effect\", action = 5",
             "this shot has 2 actions",
         ),
         (

@@ -130,6 +130,7 @@ pub fn storyboard(rng: &mut Rng, change_at_a_cut: bool) -> Storyboard {
         1 => shots[2].lighting.push(LightCue {
             light: "key".into(),
             at: 0.0,
+            until: None,
             intensity: Some(0.5),
             temperature_k: Some(3200.0),
         }),
