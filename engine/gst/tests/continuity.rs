@@ -19,16 +19,20 @@ fn text<'a>(record: &'a Record, key: &str) -> Option<&'a str> {
     record.get(key).and_then(Value::as_text)
 }
 
-#[test]
-fn cuts_found_from_pixels_are_the_generators_shot_changes() {
+/// A break posted on the bus: frame, kind, source.
+type Event = (i64, String, String);
+
+/// `count` frames of `storyboard` from storygen through the continuity
+/// plugin at 320x180, 25 fps: each frame's metadata, and the events.
+fn check(storyboard: &str, count: u32) -> (Vec<Record>, Vec<Event>) {
     common::init();
-    let p = pipeline(
-        "wasmsrc name=src num-buffers=250 ! video/x-raw,format=RGBA,width=320,height=180,framerate=25/1 \
-         ! wasmstage name=check ! fakesink name=out signal-handoffs=true",
-    );
+    let p = pipeline(&format!(
+        "wasmsrc name=src num-buffers={count} ! video/x-raw,format=RGBA,width=320,height=180,framerate=25/1 \
+         ! wasmstage name=check ! fakesink name=out signal-handoffs=true"
+    ));
     let src = p.by_name("src").unwrap();
     src.set_property("plugin", plugin("storygen"));
-    src.set_property("config", COFFEE);
+    src.set_property("config", storyboard);
     p.by_name("check").unwrap().set_property("plugin", plugin("continuity"));
     let records = Arc::new(Mutex::new(Vec::new()));
     let into = records.clone();
@@ -40,10 +44,37 @@ fn cuts_found_from_pixels_are_the_generators_shot_changes() {
     let mut events = Vec::new();
     play_to_eos(&p, |s| {
         if s.name() == "slate-plugin-event" && s.get::<String>("name").unwrap() == "continuity" {
-            events.push((s.get::<i64>("frame").unwrap(), s.get::<String>("kind").unwrap()));
+            events.push((
+                s.get::<i64>("frame").unwrap(),
+                s.get::<String>("kind").unwrap(),
+                s.get::<String>("source").unwrap(),
+            ));
         }
     });
-    let records = records.lock().unwrap();
+    let records = std::mem::take(&mut *records.lock().unwrap());
+    (records, events)
+}
+
+/// The frames with a `continuity.world-report`, and the breaks in them.
+fn world_reports(records: &[Record]) -> Vec<(usize, Vec<(String, String)>)> {
+    (0..records.len())
+        .filter_map(|i| {
+            let report: serde_json::Value = serde_json::from_str(text(&records[i], "continuity.world-report")?).unwrap();
+            assert_eq!(report["frame"], i as u64);
+            let breaks = report["breaks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| (b["kind"].as_str().unwrap().to_owned(), b["subject"].as_str().unwrap().to_owned()))
+                .collect();
+            Some((i, breaks))
+        })
+        .collect()
+}
+
+#[test]
+fn cuts_found_from_pixels_are_the_generators_shot_changes() {
+    let (records, events) = check(COFFEE, 250);
     assert_eq!(records.len(), 250);
     // Where the generator changes shot, and where the checker saw cuts.
     let changes: Vec<usize> = (1..records.len())
@@ -85,7 +116,54 @@ fn cuts_found_from_pixels_are_the_generators_shot_changes() {
         }
     }
     println!("breaks at the cuts (from pixels; coffee.toml moves the cup and cues the light at them): {reported:?}");
-    assert_eq!(events, reported);
+    let from_pixels: Vec<(i64, String)> = events
+        .iter()
+        .filter(|e| e.2 == "pixels")
+        .map(|(frame, kind, _)| (*frame, kind.clone()))
+        .collect();
+    assert_eq!(from_pixels, reported);
+    // The metadata checker sees the same cuts in the world the frames
+    // carry, and the world is continuous through them.
+    assert_eq!(world_reports(&records), [(100, vec![]), (175, vec![])]);
+    assert!(events.iter().all(|e| e.2 == "pixels"), "{events:?}");
+}
+
+/// Shot two starts with Ada away from where shot one left her and the
+/// camera across the line between Ada and Bo: storygen renders what it
+/// is told, and the metadata checker in the plugin names both.
+#[test]
+fn the_metadata_checker_in_the_plugin_names_breaks_across_a_cut() {
+    let board = r##"
+        [storyboard]
+        title = "broken"
+        [world]
+        set = { floor = [8.0, 8.0] }
+        character = [{ id = "ada", position = [-1.0, 0.0, 0.0], colour = "#c03020" }, { id = "bo", position = [1.0, 0.0, 0.0], colour = "#2040c0" }]
+        [[scene]]
+        id = "s"
+        [[scene.shot]]
+        id = "one"
+        duration = 0.5
+        camera = { position = [0.0, 1.6, 4.0], target = [0.0, 1.0, 0.0] }
+        blocking = [{ character = "ada", path = [[0.0, -1.0, 0.0], [0.5, -0.5, 0.5]] }]
+        [[scene.shot]]
+        id = "two"
+        duration = 0.5
+        camera = { position = [1.0, 1.6, -3.0], target = [0.0, 1.0, 0.2] }
+        blocking = [{ character = "ada", path = [[0.0, -1.5, 1.0]] }]
+    "##;
+    let (records, events) = check(board, 25);
+    let off_mark = ("off-mark".to_owned(), "ada".to_owned());
+    let line = ("crossed-line".to_owned(), String::new());
+    assert_eq!(world_reports(&records), [(13, vec![off_mark, line])]);
+    let from_metadata: Vec<&Event> = events.iter().filter(|e| e.2 == "metadata").collect();
+    assert_eq!(
+        from_metadata,
+        [
+            &(13, "off-mark".to_owned(), "metadata".to_owned()),
+            &(13, "crossed-line".to_owned(), "metadata".to_owned())
+        ]
+    );
 }
 
 #[test]

@@ -6,14 +6,14 @@
 //! What the next shot declares at its first instant (an action or cue at
 //! 0 s, a reset, `crosses_line`) explains a change.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::camera::View;
 use crate::model::{Shot, TimeLink, Verb};
 use crate::world::WorldState;
 
 /// What one frame's metadata says about the world.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub shot: String,
     /// Props: id, middle, colour, shown.
@@ -44,7 +44,55 @@ impl Snapshot {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// The metadata field a generator's frames carry the world in
+/// ([`WorldMeta`] as JSON), for a checker downstream.
+pub const WORLD_FIELD: &str = "story.world";
+
+/// One frame's world for a checker downstream: the snapshot, what its
+/// shot declares, and the 180-degree line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorldMeta {
+    pub shot: String,
+    pub snapshot: Snapshot,
+    pub declared: Declared,
+    pub line: Option<([f64; 3], [f64; 3])>,
+}
+
+/// What a shot declares at its first instant, which explains a change at
+/// the cut into it: a reset, a meant line crossing, actions and light
+/// cues at 0 s.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Declared {
+    pub reset: bool,
+    pub crosses_line: bool,
+    /// The actions at 0 s: verb and object.
+    pub actions: Vec<(Verb, String)>,
+    /// The lights cued at 0 s.
+    pub cues: Vec<String>,
+}
+
+impl Declared {
+    pub fn of(shot: &Shot) -> Declared {
+        Declared {
+            reset: shot.time == TimeLink::Reset,
+            crosses_line: shot.crosses_line,
+            actions: shot
+                .actions
+                .iter()
+                .filter(|a| a.at <= 0.0)
+                .map(|a| (a.verb, a.object.clone()))
+                .collect(),
+            cues: shot
+                .lighting
+                .iter()
+                .filter(|c| c.at <= 0.0)
+                .map(|c| c.light.clone())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BreakKind {
     Moved,
@@ -57,7 +105,7 @@ pub enum BreakKind {
 }
 
 /// A continuity break at a cut.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Break {
     pub kind: BreakKind,
     /// The prop, character or light; empty for the line.
@@ -88,14 +136,24 @@ pub fn line_of(board: &crate::Storyboard) -> Option<([f64; 3], [f64; 3])> {
 /// frame of `next`). `line` is the 180-degree line: two points on the
 /// floor (e.g. two characters, or a character and the main prop).
 pub fn check_cut(before: &Snapshot, after: &Snapshot, next: &Shot, line: Option<([f64; 3], [f64; 3])>) -> Vec<Break> {
+    check_declared(before, after, &Declared::of(next), line)
+}
+
+/// [`check_cut`] with what the next shot declares as metadata carries it.
+pub fn check_declared(
+    before: &Snapshot,
+    after: &Snapshot,
+    next: &Declared,
+    line: Option<([f64; 3], [f64; 3])>,
+) -> Vec<Break> {
     let mut breaks = Vec::new();
-    if next.time == TimeLink::Reset {
+    if next.reset {
         return breaks;
     }
     let acted_on = |id: &str, verbs: &[Verb]| {
         next.actions
             .iter()
-            .any(|a| a.at <= 0.0 && a.object == id && verbs.contains(&a.verb))
+            .any(|(verb, object)| object == id && verbs.contains(verb))
     };
     for (id, position, colour, shown) in &before.props {
         let Some((_, now, now_colour, now_shown)) = after.props.iter().find(|p| &p.0 == id) else {
@@ -149,7 +207,7 @@ pub fn check_cut(before: &Snapshot, after: &Snapshot, next: &Shot, line: Option<
         let Some((_, now, now_kelvin)) = after.lights.iter().find(|l| &l.0 == id) else {
             continue;
         };
-        let cued = next.lighting.iter().any(|c| c.at <= 0.0 && &c.light == id);
+        let cued = next.cues.iter().any(|light| light == id);
         let jumped =
             (now - intensity).abs() > SAME_LIGHT * intensity.max(0.1) || (now_kelvin - kelvin).abs() > SAME_KELVIN;
         if jumped && !cued {

@@ -268,7 +268,7 @@ pub struct Blocking {
     pub path: Vec<[f64; 3]>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verb {
     PickUp,

@@ -1,13 +1,25 @@
 #![allow(clippy::too_many_arguments)] // generated bindings
-//! The continuity checker from pixels, as an `analyzer` stage: it finds
-//! the cuts in the frames it is shown and judges each one
-//! (`slate_story::pixels`): regions that vanish, appear, change colour or
-//! move, left and right swapping, light jumping. Every frame gets
-//! `continuity.shot` (the shot's number) and the running VBench-style
-//! scores of its shot; the first frame after a cut gets
+//! The continuity checker as an `analyzer` stage, from both sources of
+//! truth.
+//!
+//! From pixels (any clip): it finds the cuts in the frames it is shown and
+//! judges each one (`slate_story::pixels`): regions that vanish, appear,
+//! change colour or move, left and right swapping, light jumping. Every
+//! frame gets `continuity.shot` (the shot's number) and the running
+//! VBench-style scores of its shot; the first frame after a cut gets
 //! `continuity.report`, the cut as JSON (frame, distance, breaks,
-//! measures, the scores of the shot that ended), and every break is posted
-//! as a `continuity` event.
+//! measures, the scores of the shot that ended).
+//!
+//! From world-state metadata (frames of a generator that carries
+//! `story.world`, such as `storygen`): where the metadata's shot changes,
+//! the invariants of `slate_story::continuity` — objects move, appear,
+//! vanish or change colour only through an action, lights change only on
+//! a cue, characters keep their marks, the line is kept unless the shot
+//! crosses it on purpose — and `continuity.world-report` (JSON: frame,
+//! shots, breaks) on that frame.
+//!
+//! Every break is posted as a `continuity` event whose `source` is
+//! `pixels` or `metadata`.
 //!
 //! Embeddings come from the host's `colour-layout` model through the
 //! `inference` capability (0.3.0). Where the host cannot run it (no ONNX
@@ -25,6 +37,7 @@ use std::cell::RefCell;
 use serde_json::json;
 use slate::plugin::types::*;
 use slate::plugin::{config, events, inference, log};
+use slate_story::continuity::{WORLD_FIELD, WorldMeta, check_declared};
 use slate_story::pixels::{Look, Scorer, Shots, Tolerance, judge};
 
 /// The `colour-layout` model's input side (models/models.toml).
@@ -36,6 +49,37 @@ struct Checker {
     scorer: Scorer,
     shot: u32,
     embed: bool,
+    /// Frames seen.
+    frames: u64,
+    /// The world of the frame before, when frames carry it.
+    world: Option<WorldMeta>,
+    /// Said once when `story.world` does not read.
+    warned: bool,
+}
+
+/// Posts a break as a `continuity` event.
+fn post(kind: String, subject: &str, detail: &str, source: &str, frame: u64) {
+    events::post(
+        "continuity",
+        &[
+            text("kind", kind),
+            text("subject", subject.to_owned()),
+            text("detail", detail.to_owned()),
+            text("source", source.to_owned()),
+            Field {
+                key: "frame".into(),
+                value: Value::Integer(frame as i64),
+            },
+        ],
+    );
+}
+
+/// A serde enum's name (`off-mark`).
+fn name_of(kind: impl serde::Serialize) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|k| k.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 thread_local! {
@@ -104,7 +148,46 @@ impl Checker {
         look
     }
 
+    /// The metadata checker: at a change of the metadata's shot, the
+    /// invariants across the cut.
+    fn world(&mut self, meta: &mut Metadata) {
+        let Some(text_value) = meta.fields.iter().find(|f| f.key == WORLD_FIELD).and_then(|f| match &f.value {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        }) else {
+            self.world = None;
+            return;
+        };
+        let world: WorldMeta = match serde_json::from_str(&text_value) {
+            Ok(world) => world,
+            Err(e) => {
+                if !self.warned {
+                    log::log(log::Level::Warn, &format!("{WORLD_FIELD} does not read, so no metadata checks: {e}"));
+                    self.warned = true;
+                }
+                self.world = None;
+                return;
+            }
+        };
+        if let Some(before) = self.world.take().filter(|b| b.shot != world.shot) {
+            let breaks = check_declared(&before.snapshot, &world.snapshot, &world.declared, world.line);
+            for b in &breaks {
+                post(name_of(b.kind), &b.subject, &b.detail, "metadata", self.frames);
+            }
+            let report = json!({
+                "frame": self.frames,
+                "shot_before": before.shot,
+                "shot_after": world.shot,
+                "breaks": breaks,
+            });
+            meta.fields.push(text("continuity.world-report", report.to_string()));
+        }
+        self.world = Some(world);
+    }
+
     fn frame(&mut self, info: &FrameInfo, pixels: &[u8], meta: &mut Metadata) {
+        self.world(meta);
+        self.frames += 1;
         let look = self.look(info, pixels);
         if let Some((cut, before)) = self.shots.push(look) {
             let after = self.shots.last().expect("just pushed");
@@ -113,24 +196,7 @@ impl Checker {
             self.scorer = Scorer::default();
             self.shot += 1;
             for b in &breaks {
-                events::post(
-                    "continuity",
-                    &[
-                        text(
-                            "kind",
-                            serde_json::to_value(b.kind)
-                                .ok()
-                                .and_then(|k| k.as_str().map(str::to_owned))
-                                .unwrap_or_default(),
-                        ),
-                        text("subject", b.subject.clone()),
-                        text("detail", b.detail.clone()),
-                        Field {
-                            key: "frame".into(),
-                            value: Value::Integer(cut.frame as i64),
-                        },
-                    ],
-                );
+                post(name_of(b.kind), &b.subject, &b.detail, "pixels", cut.frame);
             }
             let report = json!({
                 "frame": cut.frame,
@@ -205,6 +271,9 @@ impl Guest for Continuity {
                 scorer: Scorer::default(),
                 shot: 0,
                 embed,
+                frames: 0,
+                world: None,
+                warned: false,
             })
         });
         Ok(())

@@ -2,13 +2,16 @@
 //! `pipelines/storyboards/`); frame by frame it renders the shot playing
 //! at the frame's time, every shot from its camera, with one world state
 //! running through the cuts. Each frame carries the shot, the actions that
-//! first show in it (`story.events`, the world-state event markers) and,
-//! per object, its world and screen position and whether it shows. Same storyboard and
+//! first show in it (`story.events`, the world-state event markers),
+//! per object its world and screen position and whether it shows, and
+//! the whole world state as a checker needs it (`story.world`, JSON: see
+//! `slate_story::continuity::WorldMeta`). Same storyboard and
 //! seed, same bytes.
 
 use slate_plugin_sdk::prelude::*;
 use slate_story::Storyboard;
 use slate_story::camera::View;
+use slate_story::continuity::{Declared, Snapshot, WORLD_FIELD, WorldMeta, line_of};
 use slate_story::world::{WorldState, events_at, shot_starts};
 
 struct StoryGen {
@@ -80,6 +83,16 @@ impl Generator for StoryGen {
         if !events.is_empty() {
             meta.fields.push(text("story.events", &events.join("; ")));
         }
+        let world = WorldMeta {
+            shot: shot.id.clone(),
+            snapshot: Snapshot::of(&shot.id, &state, &view),
+            declared: Declared::of(shot),
+            line: line_of(&self.board),
+        };
+        meta.fields.push(text(
+            WORLD_FIELD,
+            &serde_json::to_string(&world).expect("the world is JSON"),
+        ));
         for (id, object) in frame.objects.iter().enumerate() {
             let mut fields = vec![
                 text("kind", object.kind),
