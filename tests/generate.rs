@@ -408,6 +408,18 @@ fn a_line_without_espeak_ng_names_its_cue_and_what_to_install() {
     assert!(!dir.join("takes/v0/s-close.mp4").exists());
 }
 
+/// Whether the contact sheet's first row holds frames (not only the
+/// background an empty sheet is).
+fn sheet_shows_a_cut(path: &Path) -> bool {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgba = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgba).unwrap();
+    assert_eq!((info.width, info.height), (2 * 320 + 24, 180 + 16), "one row");
+    let at = ((8 + 90) * info.width as usize + 8 + 160) * 4;
+    rgba[at..at + 4] != [24, 24, 28, 255]
+}
+
 /// Shot two starts with Ada away from where shot one left her and the
 /// camera across the line between Ada and Bo.
 const BROKEN: &str = r##"
@@ -465,6 +477,10 @@ fn flagged_cuts_are_retaken_from_the_corrected_world_within_the_attempts() {
         .collect();
     assert_eq!(kinds, ["off-mark", "crossed-line"]);
     assert_eq!(index["retakes"], serde_json::json!([]));
+    assert!(
+        sheet_shows_a_cut(&dir.join("takes/sheet.png")),
+        "the flagged cut is on the sheet"
+    );
 
     // The reference generator mends both in one retake of shot two, and
     // that take is rendered again from the corrected world; shot one is kept.
@@ -486,6 +502,10 @@ fn flagged_cuts_are_retaken_from_the_corrected_world_within_the_attempts() {
         .map(|m| m["kind"].as_str().unwrap())
         .collect();
     assert_eq!(mended, ["off-mark", "crossed-line"]);
+    assert!(
+        !sheet_shows_a_cut(&dir.join("takes/sheet.png")),
+        "nothing flagged is left"
+    );
 
     // A script says the crossing is meant: only the mark is mended, and
     // only the retaken shot renders again (its plan changed).

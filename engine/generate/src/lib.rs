@@ -10,7 +10,7 @@
 //! its starting world and the seed), so an edited shot is rendered again. `index.json` lists every take with
 //! its stems and the sync of each effect against its world-state event
 //! marker and, per variant, each cut's continuity from the world-state
-//! metadata.
+//! metadata; `sheet.png` shows both sides of every cut still flagged.
 //!
 //! This crate never prints or exits: the CLI does.
 
@@ -102,6 +102,9 @@ pub struct Index {
     pub cuts: Vec<Cut>,
     /// Cuts without a break, over all cuts (1 when there are none).
     pub continuity: f64,
+    /// The contact sheet: both sides of every cut still flagged, a row
+    /// each (one empty row when none is).
+    pub sheet: PathBuf,
 }
 
 /// What to render, and where.
@@ -201,6 +204,8 @@ pub fn run(batch: &Batch, progress: impl Fn(u64) + Sync, stop: &AtomicBool) -> R
     };
     takes.sort_by_key(order);
     let cuts = cuts(board, &starts, batch.variants);
+    let sheet = batch.out.join("sheet.png");
+    write_sheet(board, &starts, &cuts, &sheet)?;
     let clean = cuts.iter().filter(|c| c.breaks.is_empty()).count();
     let index = Index {
         storyboard: batch.name.clone(),
@@ -212,6 +217,7 @@ pub fn run(batch: &Batch, progress: impl Fn(u64) + Sync, stop: &AtomicBool) -> R
             clean as f64 / cuts.len() as f64
         },
         cuts,
+        sheet,
     };
     let path = batch.out.join("index.json");
     let partial = path.with_extension("json.partial");
@@ -309,6 +315,34 @@ fn take(
     std::fs::write(&plan_file, &fingerprint).map_err(|e| output(&plan_file, e))?;
     std::fs::rename(&partial, &job.file).map_err(|e| output(&job.file, e))?;
     Ok(Some(made(true)))
+}
+
+/// The sheet of the cuts still flagged (the first variant's: the others
+/// differ only in grain), drawn at the ingest checker's size.
+fn write_sheet(board: &Storyboard, starts: &[WorldState], cuts: &[Cut], path: &Path) -> Result<(), GenerateError> {
+    let shots: Vec<&Shot> = board.shots().map(|(_, s)| s).collect();
+    let fps = f64::from(board.storyboard.fps);
+    let frame = |i: usize, t: f64| {
+        let shot = shots[i];
+        let view = View::of_shot(
+            &shot.camera,
+            shot.duration,
+            t,
+            slate_ingest::WIDTH,
+            slate_ingest::HEIGHT,
+        );
+        slate_story::render::render(board, &starts[i].during(shot, t), &view).rgba
+    };
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = cuts
+        .iter()
+        .filter(|c| c.variant == 0 && !c.breaks.is_empty())
+        .filter_map(|c| shots.iter().position(|s| s.id == c.after))
+        .map(|i| {
+            let last = f64::from(board.frames(shots[i - 1]) - 1) / fps;
+            (frame(i - 1, last), frame(i, 0.0))
+        })
+        .collect();
+    slate_ingest::write_sheet(path, &pairs).map_err(|e| output(path, e))
 }
 
 /// FNV-1a, 64 bits: the same on every machine and run.

@@ -59,13 +59,19 @@ fn check(storyboard: &str, count: u32) -> (Vec<Record>, Vec<Event>) {
 fn world_reports(records: &[Record]) -> Vec<(usize, Vec<(String, String)>)> {
     (0..records.len())
         .filter_map(|i| {
-            let report: serde_json::Value = serde_json::from_str(text(&records[i], "continuity.world-report")?).unwrap();
+            let report: serde_json::Value =
+                serde_json::from_str(text(&records[i], "continuity.world-report")?).unwrap();
             assert_eq!(report["frame"], i as u64);
             let breaks = report["breaks"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|b| (b["kind"].as_str().unwrap().to_owned(), b["subject"].as_str().unwrap().to_owned()))
+                .map(|b| {
+                    (
+                        b["kind"].as_str().unwrap().to_owned(),
+                        b["subject"].as_str().unwrap().to_owned(),
+                    )
+                })
                 .collect();
             Some((i, breaks))
         })

@@ -17,7 +17,7 @@ mod sheet;
 mod sidecar;
 mod watch;
 
-pub use check::{Cut, Report, ShotReport, check};
+pub use check::{Cut, HEIGHT, Report, ShotReport, WIDTH, check};
 pub use error::IngestError;
 pub use library::Library;
 pub use sheet::write_sheet;

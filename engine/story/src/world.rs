@@ -346,7 +346,13 @@ mod tests {
         assert_eq!(start.during(&still, 1.0).prop("ball").unwrap().position[1], 1.0);
         // The next shot starts from where they came to rest.
         let ends = start.during(shot, 2.0);
-        assert_eq!((ends.prop("cup").unwrap().position[1], ends.prop("ball").unwrap().position[1]), (0.75, 0.0));
+        assert_eq!(
+            (
+                ends.prop("cup").unwrap().position[1],
+                ends.prop("ball").unwrap().position[1]
+            ),
+            (0.75, 0.0)
+        );
     }
 
     #[test]

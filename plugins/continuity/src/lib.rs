@@ -151,10 +151,15 @@ impl Checker {
     /// The metadata checker: at a change of the metadata's shot, the
     /// invariants across the cut.
     fn world(&mut self, meta: &mut Metadata) {
-        let Some(text_value) = meta.fields.iter().find(|f| f.key == WORLD_FIELD).and_then(|f| match &f.value {
-            Value::Text(t) => Some(t.clone()),
-            _ => None,
-        }) else {
+        let Some(text_value) = meta
+            .fields
+            .iter()
+            .find(|f| f.key == WORLD_FIELD)
+            .and_then(|f| match &f.value {
+                Value::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+        else {
             self.world = None;
             return;
         };
@@ -162,7 +167,10 @@ impl Checker {
             Ok(world) => world,
             Err(e) => {
                 if !self.warned {
-                    log::log(log::Level::Warn, &format!("{WORLD_FIELD} does not read, so no metadata checks: {e}"));
+                    log::log(
+                        log::Level::Warn,
+                        &format!("{WORLD_FIELD} does not read, so no metadata checks: {e}"),
+                    );
                     self.warned = true;
                 }
                 self.world = None;
