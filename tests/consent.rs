@@ -223,26 +223,6 @@ fn bad_input_names_what_is_wrong() {
     assert!(stderr.contains("`later` is not a time"), "{stderr}");
 }
 
-/// One HTTP/1.1 request to `address`; the status and the JSON reply.
-fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
-    let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(json).unwrap_or_default())
-}
-
 #[test]
 fn slate_serve_answers_on_loopback_behind_its_token() {
     use std::io::BufRead;
@@ -276,16 +256,16 @@ fn slate_serve_answers_on_loopback_behind_its_token() {
         0o600
     );
 
-    let (status, reply) = http(&address, "GET", "/v1/consent/identities", None, "");
+    let (status, reply) = http(&address, "GET", "/v1/consent/identities", None, b"");
     assert_eq!((status, reply["field"].as_str()), (401, Some("authorization")));
-    let (status, reply) = http(&address, "GET", "/v1/consent/identities", Some(token.trim()), "");
+    let (status, reply) = http(&address, "GET", "/v1/consent/identities", Some(token.trim()), b"");
     assert_eq!((status, reply), (200, serde_json::json!([])));
     let (status, reply) = http(
         &address,
         "POST",
         "/v1/consent/grants",
         Some(token.trim()),
-        "{\"body\": 3}",
+        b"{\"body\": 3}",
     );
     assert_eq!((status, reply["field"].as_str()), (400, Some("body")), "{reply}");
     server.kill().unwrap();

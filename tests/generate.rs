@@ -422,40 +422,7 @@ fn sheet_shows_a_cut(path: &Path) -> bool {
 
 /// Shot two starts with Ada away from where shot one left her and the
 /// camera across the line between Ada and Bo.
-const BROKEN: &str = r##"
-[storyboard]
-title = "broken"
-fps = 10
-size = [160, 90]
-
-[world.set]
-floor = [8.0, 8.0]
-
-[[world.character]]
-id = "ada"
-position = [-1.0, 0.0, 0.0]
-colour = "#c03020"
-
-[[world.character]]
-id = "bo"
-position = [1.0, 0.0, 0.0]
-colour = "#2040c0"
-
-[[scene]]
-id = "s"
-
-[[scene.shot]]
-id = "one"
-duration = 0.5
-camera = { position = [0.0, 1.6, 4.0], target = [0.0, 1.0, 0.0] }
-blocking = [{ character = "ada", path = [[0.0, -1.0, 0.0], [0.5, -0.5, 0.5]] }]
-
-[[scene.shot]]
-id = "two"
-duration = 0.3
-camera = { position = [1.0, 1.6, -3.0], target = [0.0, 1.0, 0.2] }
-blocking = [{ character = "ada", path = [[0.0, -1.5, 1.0]] }]
-"##;
+const BROKEN: &str = include_str!("../pipelines/storyboards/retake.toml");
 
 #[test]
 fn flagged_cuts_are_retaken_from_the_corrected_world_within_the_attempts() {

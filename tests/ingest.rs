@@ -194,25 +194,6 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
     assert_eq!(second["flagged"], 0, "c carries on from a: {second:#}");
 }
 
-/// One HTTP/1.1 PUT of `body` to `address`; the status and the JSON reply.
-fn put(address: &str, path: &str, token: &str, body: &[u8]) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "PUT {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(body).unwrap();
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply).unwrap();
-    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
-    let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(json).unwrap_or_default())
-}
-
 /// The same two clips as above, uploaded to `slate serve --ingest-dir`
 /// while `slate ingest` watches that folder: the jump is flagged.
 #[test]
@@ -248,14 +229,15 @@ fn clips_uploaded_over_http_are_ingested_and_the_jump_is_flagged() {
     for (name, shot) in [("a.mp4", "s1"), ("b.mp4", "s2")] {
         let bytes = std::fs::read(made.join(name)).unwrap();
         let path = format!("/v1/ingest/clips/{name}?shot={shot}&prompt=test%20card&model=ffmpeg-testsrc2");
-        let (status, reply) = put(&address, &path, token.trim(), &bytes);
+        let (status, reply) = http(&address, "PUT", &path, Some(token.trim()), &bytes);
         assert_eq!(status, 201, "{reply}");
         assert_eq!(reply["sidecar"]["model"], "ffmpeg-testsrc2");
     }
-    let (status, reply) = put(
+    let (status, reply) = http(
         &address,
+        "PUT",
         "/v1/ingest/clips/a.mp4?shot=s1&model=m",
-        token.trim(),
+        Some(token.trim()),
         b"again",
     );
     assert_eq!((status, reply["field"].as_str()), (409, Some("name")), "{reply}");

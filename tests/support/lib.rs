@@ -194,3 +194,25 @@ pub fn c2patool_report(
     let json = stdout.find('{').and_then(|at| serde_json::from_str(&stdout[at..]).ok());
     (json, text)
 }
+
+/// One HTTP/1.1 request to `address` (the token as a bearer token, the
+/// body as it is); the status and the JSON reply (null when not JSON).
+pub fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    let status = reply.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(json).unwrap_or_default())
+}

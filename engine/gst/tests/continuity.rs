@@ -139,25 +139,7 @@ fn cuts_found_from_pixels_are_the_generators_shot_changes() {
 /// is told, and the metadata checker in the plugin names both.
 #[test]
 fn the_metadata_checker_in_the_plugin_names_breaks_across_a_cut() {
-    let board = r##"
-        [storyboard]
-        title = "broken"
-        [world]
-        set = { floor = [8.0, 8.0] }
-        character = [{ id = "ada", position = [-1.0, 0.0, 0.0], colour = "#c03020" }, { id = "bo", position = [1.0, 0.0, 0.0], colour = "#2040c0" }]
-        [[scene]]
-        id = "s"
-        [[scene.shot]]
-        id = "one"
-        duration = 0.5
-        camera = { position = [0.0, 1.6, 4.0], target = [0.0, 1.0, 0.0] }
-        blocking = [{ character = "ada", path = [[0.0, -1.0, 0.0], [0.5, -0.5, 0.5]] }]
-        [[scene.shot]]
-        id = "two"
-        duration = 0.5
-        camera = { position = [1.0, 1.6, -3.0], target = [0.0, 1.0, 0.2] }
-        blocking = [{ character = "ada", path = [[0.0, -1.5, 1.0]] }]
-    "##;
+    let board = include_str!("../../../pipelines/storyboards/retake.toml");
     let (records, events) = check(board, 25);
     let off_mark = ("off-mark".to_owned(), "ada".to_owned());
     let line = ("crossed-line".to_owned(), String::new());

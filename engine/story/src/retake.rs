@@ -98,32 +98,13 @@ mod tests {
     use crate::continuity::{check_cut, line_of};
     use crate::world::shot_starts;
 
-    const BOARD: &str = r##"
-        [storyboard]
-        title = "t"
-        size = [320, 180]
-        [world]
-        set = { floor = [8.0, 8.0] }
-        character = [{ id = "ada", position = [-1.0, 0.0, 0.0], colour = "#aa0000" }, { id = "bo", position = [1.0, 0.0, 0.0], colour = "#00aa00" }]
-        [[scene]]
-        id = "a"
-        [[scene.shot]]
-        id = "one"
-        duration = 1.0
-        camera = { position = [0.0, 1.6, 4.0], target = [0.0, 1.0, 0.0] }
-        blocking = [{ character = "ada", path = [[0.0, -1.0, 0.0], [1.0, -0.5, 0.5]] }]
-        [[scene.shot]]
-        id = "two"
-        duration = 1.0
-        camera = { position = [1.0, 1.6, -3.0], target = [0.0, 1.0, 0.2], move = "dolly", to = [0.5, 1.6, -2.0] }
-        blocking = [{ character = "ada", path = [[0.0, -1.5, 1.0], [1.0, -1.0, 1.5]] }]
-    "##;
+    const BOARD: &str = include_str!("../../../pipelines/storyboards/retake.toml");
 
     fn cut(board: &Storyboard, next: &Shot) -> (Snapshot, Vec<Break>) {
         let starts = shot_starts(board);
         let shots: Vec<&Shot> = board.shots().map(|(_, s)| s).collect();
-        let view = |shot: &Shot, t| View::of_shot(&shot.camera, shot.duration, t, 320, 180);
-        let before = Snapshot::of("one", &starts[0].during(shots[0], 1.0), &view(shots[0], 1.0));
+        let view = |shot: &Shot, t| View::of_shot(&shot.camera, shot.duration, t, 160, 90);
+        let before = Snapshot::of("one", &starts[0].during(shots[0], 0.5), &view(shots[0], 0.5));
         let after = Snapshot::of("two", &starts[1].during(next, 0.0), &view(next, 0.0));
         let breaks = check_cut(&before, &after, next, line_of(board));
         (before, breaks)
@@ -131,7 +112,7 @@ mod tests {
 
     #[test]
     fn a_shot_off_its_mark_and_across_the_line_is_mended_into_a_clean_cut() {
-        let board = Storyboard::parse(BOARD, "t.toml").expect("valid");
+        let board = Storyboard::parse(BOARD, "retake.toml").expect("valid");
         let two = &board.scenes[0].shots[1];
         let (before, breaks) = cut(&board, two);
         let kinds: Vec<BreakKind> = breaks.iter().map(|b| b.kind).collect();
@@ -141,7 +122,7 @@ mod tests {
         let left = cut(&board, &mended).1;
         assert!(left.is_empty(), "the retaken cut is clean: {left:?}");
         // The walk keeps its shape from the mark; the camera its height and move.
-        assert_eq!(mended.blocking[0].path, [[0.0, -0.5, 0.5], [1.0, 0.0, 1.0]]);
+        assert_eq!(mended.blocking[0].path, [[0.0, -0.5, 0.5], [0.5, 0.0, 1.0]]);
         assert_eq!(mended.camera.position, [1.0, 1.6, 3.0]);
         assert_eq!(mended.camera.to, Some([0.5, 1.6, 2.0]));
         assert!((mended.camera.target[2] + 0.2).abs() < 1e-12);
@@ -149,7 +130,7 @@ mod tests {
 
     #[test]
     fn breaks_it_cannot_mend_are_left_alone() {
-        let board = Storyboard::parse(BOARD, "t.toml").expect("valid");
+        let board = Storyboard::parse(BOARD, "retake.toml").expect("valid");
         let two = &board.scenes[0].shots[1];
         let (before, _) = cut(&board, two);
         let moved = Break {
