@@ -7,10 +7,12 @@
 //! A take appears only when it is whole, so a stopped batch keeps what it
 //! finished and the next run skips it — when it was made from the same
 //! plan (`<scene>-<shot>.plan` beside it holds a fingerprint of the shot,
-//! its starting world and the seed), so an edited shot is rendered again. `index.json` lists every take with
-//! its stems and the sync of each effect against its world-state event
-//! marker and, per variant, each cut's continuity from the world-state
-//! metadata; `sheet.png` shows both sides of every cut still flagged.
+//! its starting world and the seed), so an edited shot is rendered again.
+//! Before anything renders, flagged cuts are retaken ([`plan`]).
+//! `index.json` lists every take with its stems and the sync of each
+//! effect against its world-state event marker, the retakes, and per
+//! variant each cut's continuity from the world-state metadata;
+//! `sheet.png` shows both sides of every cut still flagged.
 //!
 //! This crate never prints or exits: the CLI does.
 

@@ -6,7 +6,8 @@
 //!
 //! Elements: `shottag` (stamps shot metadata), `metalog` (writes it out),
 //! `wasmstage` (runs a sandboxed WASM component plugin on buffers) and
-//! `wasmsrc` (a source whose frames a WASM generator plugin makes) and
+//! `wasmsrc` and `wasmaudiosrc` (sources whose frames and samples a WASM
+//! generator plugin makes) and
 //! `luastage` (calls a sandboxed Lua script for every buffer) and
 //! `onnxinfer` (runs an ONNX model on frames, objects or audio), the C2PA
 //! signing sinks `c2pasink` (a finished file) and `c2pahlssink` (live HLS,
@@ -35,6 +36,7 @@ pub mod shottag;
 mod signing;
 pub mod stem;
 pub mod stemmix;
+pub mod wasmaudiosrc;
 pub mod wasmsrc;
 pub mod wasmstage;
 
@@ -85,6 +87,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     metalog::register(plugin)?;
     wasmstage::register(plugin)?;
     wasmsrc::register(plugin)?;
+    wasmaudiosrc::register(plugin)?;
     luastage::register(plugin)?;
     onnxinfer::register(plugin)?;
     c2pasink::register(plugin)?;

@@ -124,3 +124,81 @@ fn a_bad_storyboard_is_refused_with_its_line() {
         "{error}"
     );
 }
+
+/// coffee.toml's stems from storygen in `wasmaudiosrc`, one per channel:
+/// the effects sit on the frames `story.events` marks, and every channel
+/// is the stem slate-story makes for the shot.
+#[test]
+fn the_generator_makes_the_storyboards_stems_one_per_channel() {
+    common::init();
+    // 10 s at 48 kHz in blocks of 4800.
+    let p = pipeline(
+        "wasmaudiosrc name=src samples-per-buffer=4800 num-buffers=100 \
+         ! audio/x-raw,format=F32LE,rate=48000,channels=4,layout=interleaved ! fakesink name=out signal-handoffs=true",
+    );
+    let src = p.by_name("src").unwrap();
+    src.set_property("plugin", plugin("storygen"));
+    src.set_property("config", COFFEE);
+    let seen = Arc::new(Mutex::new((Vec::new(), None)));
+    let into = seen.clone();
+    p.by_name("out").unwrap().connect("handoff", false, move |args| {
+        let buffer = args[1].get::<gst::Buffer>().unwrap();
+        let mut seen = into.lock().unwrap();
+        let map = buffer.map_readable().unwrap();
+        seen.0.extend(
+            map.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        if seen.1.is_none() {
+            seen.1 = SlateMeta::record_of(&buffer).get("stems").cloned();
+        }
+        None
+    });
+    play_to_eos(&p, |_| {});
+    let (samples, names) = std::mem::take(&mut *seen.lock().unwrap());
+    assert_eq!(samples.len(), 480_000 * 4);
+    let names = match names {
+        Some(Value::TextList(names)) => names,
+        other => panic!("stems: {other:?}"),
+    };
+    assert_eq!(names, ["music", "dialogue", "effects", "ambience"]);
+    let channel = |c: usize| -> Vec<f32> { samples.iter().skip(c).step_by(4).copied().collect() };
+    // The effects: after silence, sound starts on frames 113 and 150
+    // (1920 samples a frame at 25 fps), where the cup is picked up and put down.
+    let effects = channel(2);
+    let onsets: Vec<usize> = (1..effects.len())
+        .filter(|&n| effects[n].abs() > 0.01 && effects[n.saturating_sub(4800)..n].iter().all(|s| s.abs() <= 0.01))
+        .collect();
+    assert_eq!(onsets, [113 * 1920, 150 * 1920]);
+    // Channel by channel, what slate-story makes for the shots.
+    let board = slate_story::Storyboard::parse(COFFEE, "coffee.toml").unwrap();
+    struct Silent;
+    impl slate_story::audio::Speaker for Silent {
+        fn speak(&mut self, _: &slate_story::audio::Line) -> Result<Vec<f32>, String> {
+            Ok(Vec::new())
+        }
+    }
+    let close = &board.scenes[0].shots[1];
+    let made =
+        slate_story::audio::stems(&board, close, "scene[0].shot[1]", board.storyboard.seed, &mut Silent).unwrap();
+    // (The guest's libm may round sin and exp differently in the last bits.)
+    let apart = effects[192_000..336_000]
+        .iter()
+        .zip(&made[0].samples)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert_eq!(made[0].samples.len(), 144_000);
+    assert!(
+        apart < 1e-5,
+        "the close-up's effects, from 4 s, are slate-story's: {apart}"
+    );
+    let music = channel(0);
+    assert!(
+        music[24_000..192_000].iter().any(|s| s.abs() > 0.02),
+        "the bed plays in the wide shot"
+    );
+    assert!(music[192_000..].iter().all(|s| *s == 0.0), "and only there");
+    assert!(channel(1).iter().all(|s| *s == 0.0), "lines are silent in the plugin");
+    let ambience = channel(3);
+    assert!(ambience[..336_000].iter().all(|s| *s == 0.0) && ambience[336_000..].iter().any(|s| s.abs() > 0.001));
+}

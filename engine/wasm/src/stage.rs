@@ -252,6 +252,34 @@ impl Stage {
         Ok((output.pixels, meta))
     }
 
+    /// Asks a generator for the audio block described by `info` (rate,
+    /// channels, format, `frames` samples per channel, time): exactly that
+    /// many interleaved samples, and metadata.
+    pub fn generate_audio(&mut self, info: AudioInfo) -> Result<(Vec<u8>, Record), Fault> {
+        if self.plugin.description.world != World::Generator {
+            return Err(self.wrong_world(World::Generator));
+        }
+        let output = self.call(|store, bindings| match bindings {
+            Bindings::Generator(b) => b.call_generate_audio(store, info),
+            _ => unreachable!("world checked above"),
+        })?;
+        let width = match info.format {
+            wit::SampleFormat::F32le => 4,
+            wit::SampleFormat::S16le => 2,
+        };
+        let expected = info.frames as usize * info.channels as usize * width;
+        if output.samples.len() != expected {
+            return Err(Fault::BadOutput(format!(
+                "{} bytes for {} samples of {} channels ({expected} bytes)",
+                output.samples.len(),
+                info.frames,
+                info.channels
+            )));
+        }
+        let meta = metadata_from_wit(output.meta).map_err(|e| Fault::BadOutput(e.to_string()))?;
+        Ok((output.samples, meta))
+    }
+
     /// Asks a provenance policy what to do with media whose C2PA report
     /// (JSON) is `report`.
     pub fn decide(&mut self, report: &str) -> Result<Verdict, Fault> {

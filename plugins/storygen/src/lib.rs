@@ -5,24 +5,49 @@
 //! first show in it (`story.events`, the world-state event markers),
 //! per object its world and screen position and whether it shows, and
 //! the whole world state as a checker needs it (`story.world`, JSON: see
-//! `slate_story::continuity::WorldMeta`). Same storyboard and
+//! `slate_story::continuity::WorldMeta`).
+//!
+//! Audio (`wasmaudiosrc`, 48 kHz F32): the storyboard's stems, one per
+//! channel in the order the storyboard first names them (each buffer's
+//! `stems` field), sample-aligned with the frames: effects on the first
+//! frame of their action. Lines are silent here — a sandboxed plugin runs
+//! no TTS engine; `slate generate` speaks them with espeak-ng. Same storyboard and
 //! seed, same bytes.
 
 use slate_plugin_sdk::prelude::*;
-use slate_story::Storyboard;
+use slate_story::audio::{Line, RATE, Speaker, stems};
 use slate_story::camera::View;
 use slate_story::continuity::{Declared, Snapshot, WORLD_FIELD, WorldMeta, line_of};
 use slate_story::world::{WorldState, events_at, shot_starts};
+use slate_story::{CueKind, Storyboard};
 
 struct StoryGen {
     board: Storyboard,
     /// Per shot: the world at its start, and when it starts in the film.
     starts: Vec<(WorldState, f64)>,
+    /// Every stem's name, in the order the storyboard first names it.
+    stem_names: Vec<String>,
+    /// The shot whose stems were made last, and its channels.
+    stems: Option<(usize, Vec<Vec<f32>>)>,
+    said_lines_are_silent: bool,
+}
+
+/// Lines without a voice: a plugin cannot run a TTS engine.
+struct Silent;
+
+impl Speaker for Silent {
+    fn speak(&mut self, _line: &Line) -> Result<Vec<f32>, String> {
+        Ok(Vec::new())
+    }
 }
 
 impl Generator for StoryGen {
     fn describe() -> Description {
-        describe_generator("storygen", &[PixelFormat::Rgba, PixelFormat::Rgbx], &[])
+        describe_generator(
+            "storygen",
+            &[PixelFormat::Rgba, PixelFormat::Rgbx],
+            &[SampleFormat::F32le],
+        )
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -38,7 +63,51 @@ impl Generator for StoryGen {
                 (state, start)
             })
             .collect();
-        Ok(StoryGen { board, starts })
+        let mut stem_names: Vec<String> = Vec::new();
+        for cue in board.shots().flat_map(|(_, shot)| &shot.audio) {
+            if !stem_names.contains(&cue.stem) {
+                stem_names.push(cue.stem.clone());
+            }
+        }
+        Ok(StoryGen {
+            board,
+            starts,
+            stem_names,
+            stems: None,
+            said_lines_are_silent: false,
+        })
+    }
+
+    fn generate_audio(&mut self, info: &AudioInfo, meta: &mut Metadata) -> Result<Vec<u8>, PluginError> {
+        if info.rate != RATE || info.format != SampleFormat::F32le {
+            return Err(PluginError::Unsupported(format!(
+                "storygen makes F32 audio at {RATE} Hz; put audioconvert ! audioresample after it"
+            )));
+        }
+        // The first sample's number, from its time (ns).
+        let start = (u128::from(info.pts.unwrap_or(0)) * u128::from(RATE)).div_ceil(1_000_000_000) as u64;
+        let channels = info.channels as usize;
+        let mut out = vec![0f32; info.frames as usize * channels];
+        for k in 0..info.frames as usize {
+            let n = start + k as u64;
+            let Some(index) = self
+                .starts
+                .iter()
+                .rposition(|(_, s)| (s * f64::from(RATE)).round() as u64 <= n)
+            else {
+                continue;
+            };
+            let first = (self.starts[index].1 * f64::from(RATE)).round() as u64;
+            let stems = self.stems_of(index)?;
+            for (channel, stem) in stems.iter().enumerate().take(channels) {
+                out[k * channels + channel] = stem.get((n - first) as usize).copied().unwrap_or(0.0);
+            }
+        }
+        meta.fields.push(Field {
+            key: "stems".into(),
+            value: Value::TextList(self.stem_names.clone()),
+        });
+        Ok(out.iter().flat_map(|s| s.to_le_bytes()).collect())
     }
 
     fn generate_frame(&mut self, info: &FrameInfo, meta: &mut Metadata) -> Result<Vec<u8>, PluginError> {
@@ -122,6 +191,45 @@ impl Generator for StoryGen {
             });
         }
         Ok(pixels)
+    }
+}
+
+impl StoryGen {
+    /// Shot `index`'s stems as channels (silent for stems it has no cue
+    /// on), made once while the shot plays.
+    fn stems_of(&mut self, index: usize) -> Result<&[Vec<f32>], PluginError> {
+        if self.stems.as_ref().is_none_or(|(made, _)| *made != index) {
+            let (place, (_, shot)) = self
+                .board
+                .scenes
+                .iter()
+                .enumerate()
+                .flat_map(|(si, scene)| (0..scene.shots.len()).map(move |k| (si, k)))
+                .zip(self.board.shots())
+                .nth(index)
+                .expect("a shot of the board");
+            if !self.said_lines_are_silent && shot.audio.iter().any(|c| c.kind == CueKind::Line) {
+                log::warn(
+                    "lines are silent: a sandboxed plugin runs no TTS engine (slate generate speaks them with espeak-ng)",
+                );
+                self.said_lines_are_silent = true;
+            }
+            let field = format!("scene[{}].shot[{}]", place.0, place.1);
+            let made = stems(&self.board, shot, &field, self.board.storyboard.seed, &mut Silent)
+                .map_err(|e| PluginError::Failed(e.to_string()))?;
+            let length = made.first().map_or(0, |s| s.samples.len());
+            let channels = self
+                .stem_names
+                .iter()
+                .map(|name| {
+                    made.iter()
+                        .find(|s| &s.name == name)
+                        .map_or_else(|| vec![0.0; length], |s| s.samples.clone())
+                })
+                .collect();
+            self.stems = Some((index, channels));
+        }
+        Ok(&self.stems.as_ref().expect("made above").1)
     }
 }
 

@@ -10,7 +10,7 @@ mod settings;
 
 pub use imp::{EVENT_MESSAGE, RELOAD_MESSAGE};
 pub use settings::FAULT_MESSAGE;
-pub(crate) use settings::{StageSettings, fault_message, video_caps_for, video_info_of};
+pub(crate) use settings::{StageSettings, audio_caps_for, audio_info_of, fault_message, video_caps_for, video_info_of};
 
 glib::wrapper! {
     pub struct WasmStage(ObjectSubclass<imp::WasmStage>) @extends gst_base::BaseTransform, gst::Element, gst::Object;

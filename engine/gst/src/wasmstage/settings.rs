@@ -216,6 +216,14 @@ pub fn video_caps_for(plugin: Option<&Plugin>) -> gst::Caps {
     }
 }
 
+/// Audio caps a plugin accepts (all WIT formats when none is loaded).
+pub fn audio_caps_for(plugin: Option<&Plugin>) -> gst::Caps {
+    match plugin {
+        Some(plugin) => audio_caps(&plugin.description.audio_formats),
+        None => audio_caps(&AUDIO_FORMATS.map(|(f, _)| f)),
+    }
+}
+
 /// Video and audio caps a plugin accepts (everything WIT carries when none is loaded).
 pub fn media_caps_for(plugin: Option<&Plugin>) -> gst::Caps {
     let (video, audio) = match plugin {
