@@ -26,7 +26,7 @@ use slate_story::audio::{RATE, Stem, StemError, mixdown, stems};
 use slate_story::camera::View;
 use slate_story::continuity::Break;
 use slate_story::world::{WorldState, first_frame_at, shot_starts};
-use slate_story::{CueKind, Shot, Storyboard};
+use slate_story::{CueKind, Shot, Storyboard, shot_field};
 
 mod plan;
 pub mod speech;
@@ -150,11 +150,7 @@ pub fn run(batch: &Batch, progress: impl Fn(u64) + Sync, stop: &AtomicBool) -> R
     for variant in 0..batch.variants {
         let folder = batch.out.join(format!("v{variant}"));
         std::fs::create_dir_all(&folder).map_err(|e| output(&folder, e))?;
-        let places = board
-            .scenes
-            .iter()
-            .enumerate()
-            .flat_map(|(si, scene)| (0..scene.shots.len()).map(move |i| format!("scene[{si}].shot[{i}]")));
+        let places = board.places().map(|(si, k)| shot_field(si, k));
         for (((scene, shot), start), field) in board.shots().zip(&starts).zip(places) {
             jobs.push(Job {
                 variant,

@@ -14,7 +14,7 @@ use slate_story::camera::View;
 use slate_story::continuity::{Break, Snapshot, check_cut, line_of};
 use slate_story::retake::{Mend, mend};
 use slate_story::world::{WorldState, shot_starts};
-use slate_story::{Shot, Storyboard};
+use slate_story::{Shot, Storyboard, shot_field};
 
 use crate::GenerateError;
 
@@ -101,12 +101,7 @@ pub type OnRequest<'a> = dyn FnMut(&Request) -> Result<Option<ShotEdits>, String
 /// flagged shots, at most `attempts` times each.
 pub fn plan(board: &Storyboard, name: &str, attempts: u32, on_request: &mut OnRequest) -> Result<Plan, GenerateError> {
     let mut planned = board.clone();
-    let places: Vec<(usize, usize)> = board
-        .scenes
-        .iter()
-        .enumerate()
-        .flat_map(|(si, scene)| (0..scene.shots.len()).map(move |i| (si, i)))
-        .collect();
+    let places: Vec<(usize, usize)> = board.places().collect();
     let mut tries = vec![0u32; places.len()];
     let mut retakes = Vec::new();
     loop {
@@ -120,7 +115,7 @@ pub fn plan(board: &Storyboard, name: &str, attempts: u32, on_request: &mut OnRe
         tries[i] += 1;
         let attempt = tries[i];
         let (si, k) = places[i];
-        let field = format!("scene[{si}].shot[{k}]");
+        let field = shot_field(si, k);
         let before = snapshot(&planned, &starts, i - 1, true);
         let mut shot = planned.scenes[si].shots[k].clone();
         let request = Request {

@@ -172,15 +172,15 @@ fn the_generator_makes_the_storyboards_stems_one_per_channel() {
     assert_eq!(onsets, [113 * 1920, 150 * 1920]);
     // Channel by channel, what slate-story makes for the shots.
     let board = slate_story::Storyboard::parse(COFFEE, "coffee.toml").unwrap();
-    struct Silent;
-    impl slate_story::audio::Speaker for Silent {
-        fn speak(&mut self, _: &slate_story::audio::Line) -> Result<Vec<f32>, String> {
-            Ok(Vec::new())
-        }
-    }
     let close = &board.scenes[0].shots[1];
-    let made =
-        slate_story::audio::stems(&board, close, "scene[0].shot[1]", board.storyboard.seed, &mut Silent).unwrap();
+    let made = slate_story::audio::stems(
+        &board,
+        close,
+        "scene[0].shot[1]",
+        board.storyboard.seed,
+        &mut slate_story::audio::Unvoiced,
+    )
+    .unwrap();
     // (The guest's libm may round sin and exp differently in the last bits.)
     let apart = effects[192_000..336_000]
         .iter()

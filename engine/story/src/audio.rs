@@ -34,6 +34,16 @@ pub trait Speaker {
     fn speak(&mut self, line: &Line) -> Result<Vec<f32>, String>;
 }
 
+/// Leaves every line silent: for where no TTS engine runs (a sandboxed
+/// plugin), or when only the other stems matter.
+pub struct Unvoiced;
+
+impl Speaker for Unvoiced {
+    fn speak(&mut self, _line: &Line) -> Result<Vec<f32>, String> {
+        Ok(Vec::new())
+    }
+}
+
 /// A stem that could not be made; `field` is the cue's place in the
 /// storyboard (`scene[0].shot[1].audio[0]`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -116,12 +116,25 @@ impl Storyboard {
         (shot.duration * f64::from(self.storyboard.fps)).round().max(1.0) as u32
     }
 
+    /// Every shot's place, in order: its scene's index and its own.
+    pub fn places(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.scenes
+            .iter()
+            .enumerate()
+            .flat_map(|(si, scene)| (0..scene.shots.len()).map(move |k| (si, k)))
+    }
+
     /// Every shot with its scene, in order.
     pub fn shots(&self) -> impl Iterator<Item = (&Scene, &Shot)> {
         self.scenes
             .iter()
             .flat_map(|scene| scene.shots.iter().map(move |shot| (scene, shot)))
     }
+}
+
+/// A shot's place as errors name its fields: `scene[0].shot[1]`.
+pub fn shot_field(scene: usize, shot: usize) -> String {
+    format!("scene[{scene}].shot[{shot}]")
 }
 
 /// A colour `#rrggbb` as bytes.

@@ -15,11 +15,11 @@
 //! seed, same bytes.
 
 use slate_plugin_sdk::prelude::*;
-use slate_story::audio::{Line, RATE, Speaker, stems};
+use slate_story::audio::{RATE, Unvoiced, stems};
 use slate_story::camera::View;
 use slate_story::continuity::{Declared, Snapshot, WORLD_FIELD, WorldMeta, line_of};
 use slate_story::world::{WorldState, events_at, shot_starts};
-use slate_story::{CueKind, Storyboard};
+use slate_story::{CueKind, Storyboard, shot_field};
 
 struct StoryGen {
     board: Storyboard,
@@ -30,15 +30,6 @@ struct StoryGen {
     /// The shot whose stems were made last, and its channels.
     stems: Option<(usize, Vec<Vec<f32>>)>,
     said_lines_are_silent: bool,
-}
-
-/// Lines without a voice: a plugin cannot run a TTS engine.
-struct Silent;
-
-impl Speaker for Silent {
-    fn speak(&mut self, _line: &Line) -> Result<Vec<f32>, String> {
-        Ok(Vec::new())
-    }
 }
 
 impl Generator for StoryGen {
@@ -199,12 +190,9 @@ impl StoryGen {
     /// on), made once while the shot plays.
     fn stems_of(&mut self, index: usize) -> Result<&[Vec<f32>], PluginError> {
         if self.stems.as_ref().is_none_or(|(made, _)| *made != index) {
-            let (place, (_, shot)) = self
+            let ((si, k), (_, shot)) = self
                 .board
-                .scenes
-                .iter()
-                .enumerate()
-                .flat_map(|(si, scene)| (0..scene.shots.len()).map(move |k| (si, k)))
+                .places()
                 .zip(self.board.shots())
                 .nth(index)
                 .expect("a shot of the board");
@@ -214,9 +202,14 @@ impl StoryGen {
                 );
                 self.said_lines_are_silent = true;
             }
-            let field = format!("scene[{}].shot[{}]", place.0, place.1);
-            let made = stems(&self.board, shot, &field, self.board.storyboard.seed, &mut Silent)
-                .map_err(|e| PluginError::Failed(e.to_string()))?;
+            let made = stems(
+                &self.board,
+                shot,
+                &shot_field(si, k),
+                self.board.storyboard.seed,
+                &mut Unvoiced,
+            )
+            .map_err(|e| PluginError::Failed(e.to_string()))?;
             let length = made.first().map_or(0, |s| s.samples.len());
             let channels = self
                 .stem_names
