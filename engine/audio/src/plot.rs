@@ -18,79 +18,13 @@ const BOTTOM: usize = 30;
 const CEILING: f64 = 0.0;
 const FLOOR: f64 = -60.0;
 
-type Rgb = [u8; 3];
-const WHITE: Rgb = [255, 255, 255];
-const GRID: Rgb = [225, 225, 225];
-const AXIS: Rgb = [90, 90, 90];
+use slate_plot::{AXIS, Canvas, GRID, Rgb};
+
 pub const BAND: Rgb = [200, 240, 200];
 const TARGET: Rgb = [40, 160, 40];
 pub const MOMENTARY: Rgb = [150, 190, 250];
 pub const SHORT_TERM: Rgb = [20, 60, 170];
 const INTEGRATED: Rgb = [210, 40, 40];
-
-struct Canvas {
-    pixels: Vec<u8>,
-}
-
-impl Canvas {
-    fn new() -> Canvas {
-        Canvas {
-            pixels: WHITE.repeat(WIDTH * HEIGHT),
-        }
-    }
-
-    fn set(&mut self, x: i64, y: i64, colour: Rgb) {
-        if (0..WIDTH as i64).contains(&x) && (0..HEIGHT as i64).contains(&y) {
-            let at = (y as usize * WIDTH + x as usize) * 3;
-            self.pixels[at..at + 3].copy_from_slice(&colour);
-        }
-    }
-
-    fn line(&mut self, (x0, y0): (i64, i64), (x1, y1): (i64, i64), colour: Rgb) {
-        let steps = (x1 - x0).abs().max((y1 - y0).abs()).max(1);
-        for i in 0..=steps {
-            self.set(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps, colour);
-        }
-    }
-
-    fn text(&mut self, x: i64, y: i64, text: &str, colour: Rgb) {
-        for (i, c) in text.chars().enumerate() {
-            let rows = glyph(c);
-            for (row, bits) in rows.iter().enumerate() {
-                for column in 0..3 {
-                    if bits & (0b100 >> column) != 0 {
-                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                            self.set(x + i as i64 * 8 + column * 2 + dx, y + row as i64 * 2 + dy, colour);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// 3x5 glyphs, one row per entry, high bit on the left.
-fn glyph(c: char) -> [u8; 5] {
-    match c {
-        '0' => [0b111, 0b101, 0b101, 0b101, 0b111],
-        '1' => [0b010, 0b110, 0b010, 0b010, 0b111],
-        '2' => [0b111, 0b001, 0b111, 0b100, 0b111],
-        '3' => [0b111, 0b001, 0b111, 0b001, 0b111],
-        '4' => [0b101, 0b101, 0b111, 0b001, 0b001],
-        '5' => [0b111, 0b100, 0b111, 0b001, 0b111],
-        '6' => [0b111, 0b100, 0b111, 0b101, 0b111],
-        '7' => [0b111, 0b001, 0b010, 0b010, 0b010],
-        '8' => [0b111, 0b101, 0b111, 0b101, 0b111],
-        '9' => [0b111, 0b101, 0b111, 0b001, 0b111],
-        '-' => [0b000, 0b000, 0b111, 0b000, 0b000],
-        's' => [0b000, 0b011, 0b110, 0b011, 0b110],
-        'L' => [0b100, 0b100, 0b100, 0b100, 0b111],
-        'U' => [0b101, 0b101, 0b101, 0b101, 0b111],
-        'F' => [0b111, 0b100, 0b110, 0b100, 0b100],
-        'S' => [0b111, 0b100, 0b111, 0b001, 0b111],
-        _ => [0; 5],
-    }
-}
 
 /// Where `lufs` sits vertically.
 pub fn y_of(lufs: f64) -> i64 {
@@ -109,7 +43,7 @@ pub fn plot_png(path: &Path, loudness: &Loudness, target: Option<f64>) -> Result
     if path.extension().and_then(|e| e.to_str()) != Some("png") {
         return Err(fail("the plot is written as .png".into()));
     }
-    let mut canvas = Canvas::new();
+    let mut canvas = Canvas::new(WIDTH, HEIGHT);
     let (x0, x1) = (LEFT as i64, (WIDTH - RIGHT) as i64);
     let duration = loudness.duration_s.max(0.1);
     let x_of = |t: f64| x0 + ((t / duration).clamp(0.0, 1.0) * (x1 - x0) as f64).round() as i64;
@@ -157,13 +91,5 @@ pub fn plot_png(path: &Path, loudness: &Loudness, target: Option<f64>) -> Result
     }
     canvas.line((x0, TOP as i64), (x0, y_of(FLOOR)), AXIS);
     canvas.line((x0, y_of(FLOOR)), (x1, y_of(FLOOR)), AXIS);
-    let file = std::fs::File::create(path).map_err(|e| fail(e.to_string()))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), WIDTH as u32, HEIGHT as u32);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| fail(e.to_string()))?;
-    writer
-        .write_image_data(&canvas.pixels)
-        .map_err(|e| fail(e.to_string()))?;
-    writer.finish().map_err(|e| fail(e.to_string()))
+    canvas.save_png(path).map_err(fail)
 }

@@ -21,7 +21,7 @@ pub use model::{
     AuditEntry, Grant, GrantRecord, Identity, IdentitySummary, Request, Revocation, Signed, Terms, Verdict, best_match,
     cosine, hex, hex_decode,
 };
-pub use store::{Context, Registry};
+pub use store::{Context, GrantWindow, Registry};
 
 /// Seconds since the Unix epoch, the registry's clock.
 pub fn now() -> i64 {

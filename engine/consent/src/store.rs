@@ -28,6 +28,22 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+/// When a grant is in force: from `valid_from` to `valid_until` (seconds
+/// since the epoch), unless revoked from `revoked_at` on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantWindow {
+    pub id: String,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl GrantWindow {
+    pub fn in_force(&self, at: i64) -> bool {
+        self.valid_from <= at && at < self.valid_until && self.revoked_at.is_none_or(|r| at < r)
+    }
+}
+
 /// Where a check happens, for the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct Context<'a> {
@@ -275,6 +291,38 @@ impl Registry {
             .into_iter()
             .map(|(grant, revoked_at)| GrantRecord { grant, revoked_at })
             .collect())
+    }
+
+    /// Every grant's window and revocation: what a feed needs to hold back
+    /// media that relies on a grant no longer in force.
+    pub fn grant_windows(&self) -> Result<Vec<GrantWindow>, ConsentError> {
+        let rows: Vec<(String, i64, i64, Option<i64>)> = self.runtime.block_on(async {
+            sqlx::query_as(
+                "SELECT g.id, g.valid_from, g.valid_until, r.revoked_at \
+                 FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id",
+            )
+            .fetch_all(&self.pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, valid_from, valid_until, revoked_at)| GrantWindow {
+                id,
+                valid_from,
+                valid_until,
+                revoked_at,
+            })
+            .collect())
+    }
+
+    /// Changes whenever a grant or a revocation is added: a cheap way to
+    /// know whether [`Registry::grant_windows`] must be read again.
+    pub fn grants_version(&self) -> Result<(i64, i64), ConsentError> {
+        Ok(self.runtime.block_on(async {
+            sqlx::query_as("SELECT (SELECT COUNT(*) FROM grants), (SELECT COUNT(*) FROM revocations)")
+                .fetch_one(&self.pool)
+                .await
+        })?)
     }
 
     /// An identity's grants (to `grantee` only, if given), in the order

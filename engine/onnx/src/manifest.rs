@@ -18,6 +18,8 @@ struct File {
     model: BTreeMap<String, Entry>,
     #[serde(default)]
     vocab: BTreeMap<String, VocabEntry>,
+    #[serde(default)]
+    dataset: BTreeMap<String, VocabEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,11 +211,21 @@ pub fn names() -> Vec<&'static str> {
 
 /// A pinned word list (`[vocab.NAME]`): its file and SHA-256.
 pub fn vocab(name: &str) -> Result<(PathBuf, String), OnnxError> {
-    let entry = PARSED.vocab.get(name).ok_or_else(|| OnnxError::UnknownModel {
+    pinned_file(&PARSED.vocab, name, "txt")
+}
+
+/// A pinned dataset file (`[dataset.NAME]`, e.g. the Open Bandit Dataset
+/// sample): its file and SHA-256.
+pub fn dataset(name: &str) -> Result<(PathBuf, String), OnnxError> {
+    pinned_file(&PARSED.dataset, name, "csv")
+}
+
+fn pinned_file(table: &BTreeMap<String, VocabEntry>, name: &str, extension: &str) -> Result<(PathBuf, String), OnnxError> {
+    let entry = table.get(name).ok_or_else(|| OnnxError::UnknownModel {
         name: name.to_owned(),
-        known: PARSED.vocab.keys().cloned().collect::<Vec<_>>().join(", "),
+        known: table.keys().cloned().collect::<Vec<_>>().join(", "),
     })?;
-    let path = models_dir().join(format!("{name}-{}.txt", &entry.sha256[..12.min(entry.sha256.len())]));
+    let path = models_dir().join(format!("{name}-{}.{extension}", &entry.sha256[..12.min(entry.sha256.len())]));
     Ok((path, entry.sha256.clone()))
 }
 

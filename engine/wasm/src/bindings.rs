@@ -32,6 +32,7 @@ world_of_v0_1!(audio_filter, "slate:plugin/audio-filter@0.1.0");
 world_of_v0_1!(analyzer, "slate:plugin/analyzer@0.1.0");
 world_of_v0_1!(generator, "slate:plugin/generator@0.1.0");
 world_of_v0_1!(provenance_policy, "slate:plugin/provenance-policy@0.1.0");
+world_of_v0_1!(ranker, "slate:plugin/ranker@0.1.0");
 
 pub use video_filter::slate::plugin::types;
 

@@ -6,7 +6,7 @@ use wasmtime::Store;
 use wasmtime::component::{Component, InstancePre};
 
 use crate::bindings::types as wit;
-use crate::bindings::{analyzer, audio_filter, generator, provenance_policy, video_filter};
+use crate::bindings::{analyzer, audio_filter, generator, provenance_policy, ranker, video_filter};
 use crate::error::LoadError;
 use crate::host::{Host, Origin};
 use crate::state::State;
@@ -86,6 +86,7 @@ pub(crate) enum Bindings {
     Analyzer(analyzer::Analyzer),
     Generator(generator::Generator),
     Policy(provenance_policy::ProvenancePolicy),
+    Ranker(ranker::Ranker),
 }
 
 impl Bindings {
@@ -96,6 +97,7 @@ impl Bindings {
             Bindings::Analyzer(b) => b.call_describe(store),
             Bindings::Generator(b) => b.call_describe(store),
             Bindings::Policy(b) => b.call_describe(store),
+            Bindings::Ranker(b) => b.call_describe(store),
         }
     }
 
@@ -106,6 +108,7 @@ impl Bindings {
             Bindings::Analyzer(b) => b.call_init(store),
             Bindings::Generator(b) => b.call_init(store),
             Bindings::Policy(b) => b.call_init(store),
+            Bindings::Ranker(b) => b.call_init(store),
         }
     }
 }
@@ -182,12 +185,7 @@ impl Plugin {
             World::ProvenancePolicy => {
                 Bindings::Policy(provenance_policy::ProvenancePolicyPre::new(self.pre.clone())?.instantiate(store)?)
             }
-            other => {
-                return Err(wasmtime::Error::msg(format!(
-                    "the {} world is not hosted by stages yet",
-                    other.name()
-                )));
-            }
+            World::Ranker => Bindings::Ranker(ranker::RankerPre::new(self.pre.clone())?.instantiate(store)?),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::host::TICK;
 use crate::plugin::{Bindings, Plugin, World};
 use crate::state::{Event, State};
 
-pub use wit::{AudioInfo, Decision, FrameInfo, Verdict};
+pub use wit::{AudioInfo, Candidate as RankCandidate, Decision, Field as RankField, FrameInfo, Ranked, Value as RankValue, Verdict};
 
 /// What one plugin instance may use.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,6 +278,17 @@ impl Stage {
         }
         let meta = metadata_from_wit(output.meta).map_err(|e| Fault::BadOutput(e.to_string()))?;
         Ok((output.samples, meta))
+    }
+
+    /// Asks a ranker to re-score feed `candidates` for `user`.
+    pub fn rank(&mut self, user: Vec<RankField>, candidates: Vec<RankCandidate>) -> Result<Vec<Ranked>, Fault> {
+        if self.plugin.description.world != World::Ranker {
+            return Err(self.wrong_world(World::Ranker));
+        }
+        self.call(|store, bindings| match bindings {
+            Bindings::Ranker(b) => b.call_rank(store, &user, &candidates),
+            _ => unreachable!("world checked above"),
+        })
     }
 
     /// Asks a provenance policy what to do with media whose C2PA report

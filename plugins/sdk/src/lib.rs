@@ -87,18 +87,20 @@ world_of_v0_1!(
     "slate_plugin_sdk::provenance_policy"
 );
 
+world_of_v0_1!(ranker, "slate:plugin/ranker@0.1.0", "export_ranker", "slate_plugin_sdk::ranker");
+
 use video_filter::slate::plugin as wit;
 
 /// Everything a plugin file needs.
 pub mod prelude {
     pub use crate::wit::types::{
-        AudioInfo, Bbox, Decision, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError, Relation,
-        RelationKind, SampleFormat, Value, Verdict, WorldKind,
+        AudioInfo, Bbox, Candidate, Decision, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError,
+        Ranked, Relation, RelationKind, SampleFormat, Value, Verdict, WorldKind,
     };
     pub use crate::{
-        Analyzer, AudioFilter, Generator, ProvenancePolicy, VideoFilter, clock, describe_analyzer,
-        describe_audio_filter, describe_generator, describe_provenance_policy, describe_video_filter, events, log,
-        metrics,
+        Analyzer, AudioFilter, Generator, ProvenancePolicy, Ranker, VideoFilter, clock, describe_analyzer,
+        describe_audio_filter, describe_generator, describe_provenance_policy, describe_ranker, describe_video_filter,
+        events, log, metrics,
     };
 }
 
@@ -168,6 +170,15 @@ pub trait ProvenancePolicy: Sized + 'static {
     fn decide(&mut self, report_json: &str) -> Result<Verdict, PluginError>;
 }
 
+/// A feed ranker: re-scores candidates for a user (house rules,
+/// editorial boosts). Return the candidates whose score changes; the host
+/// keeps the rest, and keeps all of them if this fails.
+pub trait Ranker: Sized + 'static {
+    fn describe() -> Description;
+    fn new(config: &str) -> Result<Self, PluginError>;
+    fn rank(&mut self, user: &[Field], candidates: &[Candidate]) -> Result<Vec<Ranked>, PluginError>;
+}
+
 fn description(name: &str, world: WorldKind, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     Description {
         name: name.into(),
@@ -198,6 +209,10 @@ pub fn describe_generator(name: &str, video: &[PixelFormat], audio: &[SampleForm
 
 pub fn describe_provenance_policy(name: &str) -> Description {
     description(name, WorldKind::ProvenancePolicy, &[], &[])
+}
+
+pub fn describe_ranker(name: &str) -> Description {
+    description(name, WorldKind::Ranker, &[], &[])
 }
 
 /// The plugin's state between calls (one instance per stream, one thread).
@@ -440,5 +455,29 @@ macro_rules! provenance_policy {
             }
         }
         $crate::provenance_policy::export_provenance_policy!(__SlateGuest);
+    };
+}
+
+/// Exports `$t` (a [`Ranker`]) as the plugin.
+#[macro_export]
+macro_rules! ranker {
+    ($t:ty) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::ranker::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                <$t as $crate::Ranker>::describe()
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::Ranker>::new)
+            }
+            fn rank(
+                user: Vec<$crate::prelude::Field>,
+                candidates: Vec<$crate::prelude::Candidate>,
+            ) -> Result<Vec<$crate::prelude::Ranked>, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::Ranker>::rank(s, &user, &candidates))
+            }
+        }
+        $crate::ranker::export_ranker!(__SlateGuest);
     };
 }
