@@ -66,6 +66,17 @@ pub enum Bench {
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
     },
+    /// The feed's HTTP API: GET /v1/feed p50/p99 with 100k items and 10k
+    /// users, and signal ingest (events/s).
+    Feed {
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Timed GET /v1/feed requests.
+        #[arg(long, default_value_t = 500)]
+        requests: usize,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -83,6 +94,9 @@ pub fn bench(what: Bench) -> Result<(), Failure> {
         Bench::Consent { seconds, faces } => crate::bench_consent::run(seconds, &faces).map_err(Failure::Runtime),
         Bench::Generate { seconds } => crate::bench_generate::run(seconds).map_err(Failure::Runtime),
         Bench::Audio { seconds } => crate::bench_audio::run(seconds).map_err(Failure::Runtime),
+        Bench::Feed { items, users, requests } => {
+            crate::bench_feed::run(items, users, requests).map_err(Failure::Runtime)
+        }
         Bench::C2pa { sizes, rounds } => crate::bench_c2pa::run(&sizes, rounds).map_err(Failure::Runtime),
     }
 }

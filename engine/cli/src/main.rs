@@ -17,10 +17,12 @@ mod bench;
 mod bench_audio;
 mod bench_c2pa;
 mod bench_consent;
+mod bench_feed;
 mod bench_generate;
 mod bench_onnx;
 mod bench_wasm;
 mod consent;
+mod feed;
 mod generate;
 mod ingest;
 mod inspect;
@@ -99,7 +101,11 @@ enum Command {
     /// The identity-rights registry: keys, people, grants, revocations,
     /// checks and the audit log.
     Consent(consent::ConsentArgs),
-    /// Serve the local HTTP API (the consent registry), behind a token.
+    /// The steerable feed: publish items, rank, take signals, steer, set
+    /// the objective and experiments, simulate, evaluate off-policy.
+    Feed(feed::FeedArgs),
+    /// Serve the local HTTP API (the consent registry, the feed, uploads),
+    /// behind a token.
     Serve(serve::ServeArgs),
     /// Take clips from other video models out of a watched folder: check
     /// their continuity across cuts, sign each with the original as its
@@ -200,6 +206,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => provenance::sign(args),
         Command::Verify(args) => provenance::verify(args),
         Command::Consent(args) => consent::consent(args),
+        Command::Feed(args) => feed::feed(args),
         Command::Serve(args) => serve::serve(args),
         Command::Ingest(args) => ingest::ingest(args),
         Command::Generate(args) => generate::generate(args),

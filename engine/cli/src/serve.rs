@@ -29,6 +29,14 @@ pub struct ServeArgs {
     /// The largest clip an upload may be, MiB.
     #[arg(long, default_value_t = 1024)]
     max_clip_mib: u64,
+    /// A ranker plugin for the feed: a .wasm component of the `ranker`
+    /// world or a .lua script with `rescore(request)`; repeatable, run in
+    /// order, each fail-open within 50 ms.
+    #[arg(long, value_name = "FILE")]
+    ranker: Vec<PathBuf>,
+    /// The config string WASM rankers get (JSON).
+    #[arg(long, default_value = "")]
+    ranker_config: String,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
@@ -42,7 +50,10 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         .token_file
         .unwrap_or_else(|| slate_provenance::data_dir().join("api-token"));
     let token = token(&token_file).map_err(Failure::BadInput)?;
-    let registry = crate::consent::open_registry(args.db)?;
+    let (registry, mut feed) = crate::feed::open_feed(args.db)?;
+    for path in &args.ranker {
+        feed.add_rescorer(crate::feed::rescorer(path, &args.ranker_config)?);
+    }
     let inbox = match args.ingest_dir {
         Some(folder) => {
             std::fs::create_dir_all(&folder)
@@ -70,7 +81,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            slate_server::serve(listener, slate_server::router(registry, token, inbox), stop).await?;
+            slate_server::serve(listener, slate_server::router(registry, token, inbox, Some(feed)), stop).await?;
             anyhow::Ok(())
         })
         .map_err(Failure::Runtime)

@@ -19,7 +19,9 @@ const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_registry.sql")];
 
 pub struct Registry {
     pool: SqlitePool,
-    runtime: tokio::runtime::Runtime,
+    /// Always Some until drop, which shuts it down without blocking (a
+    /// server may drop this on an async thread).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -52,7 +54,19 @@ pub struct Context<'a> {
     pub frames: &'a str,
 }
 
+impl Drop for Registry {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 impl Registry {
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives until drop")
+    }
+
     /// Opens (making it if need be) the registry file and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Registry, ConsentError> {
@@ -76,13 +90,16 @@ impl Registry {
         let pool = runtime
             .block_on(SqlitePoolOptions::new().max_connections(4).connect_with(options))
             .map_err(|e| fail(e.to_string()))?;
-        let registry = Registry { pool, runtime };
+        let registry = Registry {
+            pool,
+            runtime: Some(runtime),
+        };
         registry.migrate().map_err(|e| fail(e.to_string()))?;
         Ok(registry)
     }
 
     fn migrate(&self) -> Result<(), ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await?;
             for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
                 let mut tx = self.pool.begin().await?;
@@ -120,7 +137,7 @@ impl Registry {
         }
         let id = format!("id-{}", &hex(&public_key)[..16]);
         let now = crate::now();
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let mut tx = self.pool.begin().await?;
             sqlx::query("INSERT INTO identities (id, name, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&id)
@@ -164,7 +181,7 @@ impl Registry {
     /// Changes whenever a person or a reference face is added: a gate
     /// holding the faces in memory reloads them when it changes.
     pub fn faces_version(&self) -> Result<(i64, i64), ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             Ok(sqlx::query_as(
                 "SELECT (SELECT count(*) FROM identities), (SELECT coalesce(max(rowid), 0) FROM embeddings)",
             )
@@ -175,7 +192,7 @@ impl Registry {
 
     /// One identity (`only`) or all, with their embeddings.
     fn load_identities(&self, only: Option<&str>) -> Result<Vec<Identity>, ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let rows = sqlx::query(
                 "SELECT id, name, public_key, created_at, updated_at FROM identities \
                  WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
@@ -246,7 +263,7 @@ impl Registry {
             return Err(ConsentError::Revoked { id: grant.id, at });
         }
         let signature = signed.signature_bytes()?;
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query(
                 "INSERT INTO grants (id, identity_id, grantee, valid_from, valid_until, body, signature, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -272,7 +289,7 @@ impl Registry {
     /// Fails with `UnknownIdentity` unless `id` is registered (without
     /// loading its embeddings).
     fn require_identity(&self, id: &str) -> Result<(), ConsentError> {
-        let known: Option<i64> = self.runtime.block_on(async {
+        let known: Option<i64> = self.rt().block_on(async {
             sqlx::query_scalar("SELECT 1 FROM identities WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -296,7 +313,7 @@ impl Registry {
     /// Every grant's window and revocation: what a feed needs to hold back
     /// media that relies on a grant no longer in force.
     pub fn grant_windows(&self) -> Result<Vec<GrantWindow>, ConsentError> {
-        let rows: Vec<(String, i64, i64, Option<i64>)> = self.runtime.block_on(async {
+        let rows: Vec<(String, i64, i64, Option<i64>)> = self.rt().block_on(async {
             sqlx::query_as(
                 "SELECT g.id, g.valid_from, g.valid_until, r.revoked_at \
                  FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id",
@@ -318,7 +335,7 @@ impl Registry {
     /// Changes whenever a grant or a revocation is added: a cheap way to
     /// know whether [`Registry::grant_windows`] must be read again.
     pub fn grants_version(&self) -> Result<(i64, i64), ConsentError> {
-        Ok(self.runtime.block_on(async {
+        Ok(self.rt().block_on(async {
             sqlx::query_as("SELECT (SELECT COUNT(*) FROM grants), (SELECT COUNT(*) FROM revocations)")
                 .fetch_one(&self.pool)
                 .await
@@ -328,7 +345,7 @@ impl Registry {
     /// An identity's grants (to `grantee` only, if given), in the order
     /// they start, each with when it was revoked, if it was.
     fn load_grants(&self, identity: &str, grantee: Option<&str>) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
-        let rows: Vec<(String, String, Option<i64>)> = self.runtime.block_on(async {
+        let rows: Vec<(String, String, Option<i64>)> = self.rt().block_on(async {
             sqlx::query_as(
                 "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
                  WHERE g.identity_id = ?1 AND (?2 IS NULL OR g.grantee = ?2) ORDER BY g.valid_from, g.id",
@@ -347,7 +364,7 @@ impl Registry {
     }
 
     fn revoked_at(&self, grant: &str) -> Result<Option<i64>, ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             Ok(
                 sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE grant_id = ?")
                     .bind(grant)
@@ -368,7 +385,7 @@ impl Registry {
                 format!("`{}` where a revocation says `{REVOCATION_KIND}`", revocation.kind),
             ));
         }
-        let owner: Option<String> = self.runtime.block_on(async {
+        let owner: Option<String> = self.rt().block_on(async {
             sqlx::query_scalar("SELECT identity_id FROM grants WHERE id = ?")
                 .bind(&revocation.grant)
                 .fetch_optional(&self.pool)
@@ -389,7 +406,7 @@ impl Registry {
             });
         }
         let signature = signed.signature_bytes()?;
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query(
                 "INSERT INTO revocations (grant_id, revoked_at, body, signature, created_at) VALUES (?, ?, ?, ?, ?)",
             )
@@ -451,7 +468,7 @@ impl Registry {
     }
 
     fn log(&self, context: &Context, identity: Option<&str>, verdict: &Verdict) -> Result<(), ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query(
                 "INSERT INTO audit (at, checker, media, frames, identity_id, grant_id, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
@@ -471,7 +488,7 @@ impl Registry {
 
     /// The last `limit` audit entries, oldest first.
     pub fn audit(&self, limit: i64) -> Result<Vec<AuditEntry>, ConsentError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let rows = sqlx::query(
                 "SELECT * FROM (SELECT seq, at, checker, media, frames, identity_id, grant_id, allowed, reason \
                  FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq",

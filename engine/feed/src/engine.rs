@@ -14,13 +14,12 @@ use crate::error::FeedError;
 use crate::experiment::{ArmReport, arm_report};
 use crate::linear::{dot, outer};
 use crate::model::{
-    Consent, DEFAULT_ARM, Experiment, Learning, NewItem, Objective, Provenance, Signal, SignalKind,
-    check_name,
+    Consent, DEFAULT_ARM, Experiment, Learning, NewItem, Objective, Provenance, Signal, SignalKind, check_name,
 };
 use crate::policy::{Candidate, Kind, Policy, position_bias};
 use crate::rescore::{Offer, Rescorer, Viewer};
 use crate::rng::Rng;
-use crate::steering::{Seen, Steering};
+use crate::steering::{Seen, Steering, Terms};
 use crate::store::{Impression, Served, Slate, Store};
 
 /// Features per item and per user: a bias and a projection of the item's
@@ -125,7 +124,9 @@ pub struct Feed {
 
 impl std::fmt::Debug for Feed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Feed").field("items", &self.items.len()).finish_non_exhaustive()
+        f.debug_struct("Feed")
+            .field("items", &self.items.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,7 +141,8 @@ fn json_setting<T: serde::de::DeserializeOwned>(store: &Store, key: &str) -> Res
 /// come from it).
 fn seed() -> u64 {
     let mut bytes = [0u8; 8];
-    getrandom::getrandom(&mut bytes).unwrap_or_else(|_| bytes = (crate::now() as u64 ^ std::process::id() as u64).to_le_bytes());
+    getrandom::getrandom(&mut bytes)
+        .unwrap_or_else(|_| bytes = (crate::now() as u64 ^ std::process::id() as u64).to_le_bytes());
     u64::from_le_bytes(bytes)
 }
 
@@ -175,8 +177,16 @@ impl Feed {
             feed.insert(row.item, row.published_at)?;
         }
         for (id, profile, steering) in feed.store.users()? {
-            let steering = serde_json::from_str(&steering).map_err(|e| FeedError::Store(format!("feed_users.steering of `{id}`: {e}")))?;
-            feed.users.insert(id, User { profile, steering, ..User::default() });
+            let steering = serde_json::from_str(&steering)
+                .map_err(|e| FeedError::Store(format!("feed_users.steering of `{id}`: {e}")))?;
+            feed.users.insert(
+                id,
+                User {
+                    profile,
+                    steering,
+                    ..User::default()
+                },
+            );
         }
         let (slates, per_item) = feed.store.slate_counts()?;
         feed.slates_served = slates;
@@ -188,14 +198,17 @@ impl Feed {
         // The arms as saved, then what was logged after.
         let mut marks: HashMap<String, (i64, i64)> = HashMap::new();
         for (arm, state, impressions, signals) in feed.store.snapshots()? {
-            let policy: Policy = serde_json::from_str(&state).map_err(|e| FeedError::Store(format!("snapshot of `{arm}`: {e}")))?;
+            let policy: Policy =
+                serde_json::from_str(&state).map_err(|e| FeedError::Store(format!("snapshot of `{arm}`: {e}")))?;
             feed.arms.insert(arm.clone(), policy);
             marks.insert(arm, (impressions, signals));
         }
         let today = day(crate::now());
         for served in feed.store.impressions_after(0)? {
             let mark = marks.get(&served.arm).copied().unwrap_or_default();
-            let Some(&item) = feed.by_id.get(&served.item) else { continue };
+            let Some(&item) = feed.by_id.get(&served.item) else {
+                continue;
+            };
             let user = feed.users.entry(served.user.clone()).or_default();
             user.recent.push_back(item);
             if user.recent.len() > feed.learning.dedupe {
@@ -212,13 +225,20 @@ impl Feed {
         }
         for taken in feed.store.signals_after(0)? {
             let mark = marks.get(&taken.served.arm).copied().unwrap_or_default();
-            let Some(&item) = feed.by_id.get(&taken.served.item) else { continue };
+            let Some(&item) = feed.by_id.get(&taken.served.item) else {
+                continue;
+            };
             if taken.kind == SignalKind::Hide {
-                feed.users.entry(taken.served.user.clone()).or_default().hidden.insert(item);
+                feed.users
+                    .entry(taken.served.user.clone())
+                    .or_default()
+                    .hidden
+                    .insert(item);
             }
             if taken.seq > mark.1 {
                 let x = feed.pair(&taken.served.profile, item);
-                feed.arm(&taken.served.arm).reward(item as u64, &x, taken.served.examined, taken.reward);
+                feed.arm(&taken.served.arm)
+                    .reward(item as u64, &x, taken.served.examined, taken.reward);
             }
             feed.applied.1 = feed.applied.1.max(taken.seq);
         }
@@ -248,11 +268,18 @@ impl Feed {
         if *length != embedding.len() {
             return Err(FeedError::invalid(
                 "embedding",
-                format!("{} numbers where this feed's items have {length}; embed with the same model", embedding.len()),
+                format!(
+                    "{} numbers where this feed's items have {length}; embed with the same model",
+                    embedding.len()
+                ),
             ));
         }
         let mut features = vec![1.0];
-        features.extend(matrix.chunks_exact(*length).map(|row| row.iter().zip(embedding).map(|(m, e)| m * *e as f64).sum::<f64>()));
+        features.extend(
+            matrix
+                .chunks_exact(*length)
+                .map(|row| row.iter().zip(embedding).map(|(m, e)| m * *e as f64).sum::<f64>()),
+        );
         let norm = features[1..].iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
         features[1..].iter_mut().for_each(|v| *v /= norm);
         Ok(features)
@@ -274,7 +301,10 @@ impl Feed {
     pub fn publish(&mut self, mut item: NewItem) -> Result<(), FeedError> {
         item.validate()?;
         if self.by_id.contains_key(&item.id) {
-            return Err(FeedError::invalid("id", format!("`{}` is already in the feed", item.id)));
+            return Err(FeedError::Conflict {
+                field: "id".into(),
+                why: format!("`{}` is already in the feed", item.id),
+            });
         }
         self.features_of(&item.embedding)?;
         let published_at = item.published_at.take().unwrap_or_else(crate::now);
@@ -284,7 +314,10 @@ impl Feed {
 
     /// Records what provenance or consent now say of an item.
     pub fn set_status(&mut self, id: &str, provenance: Provenance, consent: Consent) -> Result<(), FeedError> {
-        let &i = self.by_id.get(id).ok_or_else(|| FeedError::Unknown { what: "item", id: id.to_owned() })?;
+        let &i = self.by_id.get(id).ok_or_else(|| FeedError::Unknown {
+            what: "item",
+            id: id.to_owned(),
+        })?;
         self.store.set_item_status(id, provenance, consent)?;
         self.items[i].item.provenance = provenance;
         self.items[i].item.consent = consent;
@@ -318,7 +351,8 @@ impl Feed {
 
     pub fn set_objective(&mut self, objective: Objective) -> Result<(), FeedError> {
         objective.validate()?;
-        self.store.put_setting("objective", &serde_json::to_string(&objective).unwrap_or_default())?;
+        self.store
+            .put_setting("objective", &serde_json::to_string(&objective).unwrap_or_default())?;
         self.objective = objective;
         Ok(())
     }
@@ -329,19 +363,9 @@ impl Feed {
 
     /// New learning settings; arms made from now on use them.
     pub fn set_learning(&mut self, learning: Learning) -> Result<(), FeedError> {
-        if learning.shortlist == 0 || learning.shortlist > 10_000 {
-            return Err(FeedError::invalid("shortlist", "must be 1..10000"));
-        }
-        let p = &learning.params;
-        for (field, value) in [("params.epsilon", p.epsilon), ("params.floor", p.floor)] {
-            if !(0.0..=1.0).contains(&value) {
-                return Err(FeedError::invalid(field, format!("{value} is not in 0..1")));
-            }
-        }
-        if !(p.lambda > 0.0 && p.alpha >= 0.0 && p.v >= 0.0) {
-            return Err(FeedError::invalid("params", "lambda must be positive, alpha and v not negative"));
-        }
-        self.store.put_setting("learning", &serde_json::to_string(&learning).unwrap_or_default())?;
+        learning.validate()?;
+        self.store
+            .put_setting("learning", &serde_json::to_string(&learning).unwrap_or_default())?;
         self.learning = learning;
         Ok(())
     }
@@ -355,7 +379,8 @@ impl Feed {
         match &experiment {
             Some(e) => {
                 e.validate()?;
-                self.store.put_setting("experiment", &serde_json::to_string(e).unwrap_or_default())?;
+                self.store
+                    .put_setting("experiment", &serde_json::to_string(e).unwrap_or_default())?;
             }
             None => self.store.delete_setting("experiment")?,
         }
@@ -369,16 +394,25 @@ impl Feed {
 
     pub fn set_steering(&mut self, user: &str, steering: Steering) -> Result<(), FeedError> {
         check_name("user", user)?;
-        steering.validate().map_err(|(field, why)| FeedError::invalid(field, why))?;
+        steering
+            .validate()
+            .map_err(|(field, why)| FeedError::invalid(field, why))?;
         if let Some(unknown) = steering.more_like.iter().find(|id| !self.by_id.contains_key(*id)) {
-            return Err(FeedError::invalid("more_like", format!("no item `{unknown}` in the feed")));
+            return Err(FeedError::invalid(
+                "more_like",
+                format!("no item `{unknown}` in the feed"),
+            ));
         }
         let entry = self.users.entry(user.to_owned()).or_default();
         if entry.profile.is_empty() {
             entry.profile = Feed::new_profile();
         }
-        self.store
-            .put_user(user, &entry.profile, &serde_json::to_string(&steering).unwrap_or_default(), crate::now())?;
+        self.store.put_user(
+            user,
+            &entry.profile,
+            &serde_json::to_string(&steering).unwrap_or_default(),
+            crate::now(),
+        )?;
         self.users.get_mut(user).expect("made above").steering = steering;
         Ok(())
     }
@@ -387,7 +421,12 @@ impl Feed {
     fn refresh_consent(&mut self) -> Result<(), FeedError> {
         let version = self.registry.grants_version()?;
         if self.consent.version != Some(version) {
-            self.consent.windows = self.registry.grant_windows()?.into_iter().map(|w| (w.id.clone(), w)).collect();
+            self.consent.windows = self
+                .registry
+                .grant_windows()?
+                .into_iter()
+                .map(|w| (w.id.clone(), w))
+                .collect();
             self.consent.version = Some(version);
         }
         Ok(())
@@ -410,7 +449,10 @@ impl Feed {
     /// Why `id` is held back from feeds now, if it is.
     pub fn held_back(&mut self, id: &str) -> Result<Option<Held>, FeedError> {
         self.refresh_consent()?;
-        let &i = self.by_id.get(id).ok_or_else(|| FeedError::Unknown { what: "item", id: id.to_owned() })?;
+        let &i = self.by_id.get(id).ok_or_else(|| FeedError::Unknown {
+            what: "item",
+            id: id.to_owned(),
+        })?;
         Ok(self.held(&self.items[i].item, crate::now()))
     }
 
@@ -434,8 +476,12 @@ impl Feed {
         let mut user = user;
         if user.profile.is_empty() {
             user.profile = Feed::new_profile();
-            self.store
-                .put_user(user_id, &user.profile, &serde_json::to_string(&user.steering).unwrap_or_default(), now)?;
+            self.store.put_user(
+                user_id,
+                &user.profile,
+                &serde_json::to_string(&user.steering).unwrap_or_default(),
+                now,
+            )?;
         }
         if let Ok((out, explored)) = &result {
             for ranked in &out.items {
@@ -445,14 +491,29 @@ impl Feed {
                 user.recent.pop_front();
             }
             let today = day(now);
-            user.explored = if user.explored.0 == today { (today, user.explored.1 + explored) } else { (today, *explored) };
+            user.explored = if user.explored.0 == today {
+                (today, user.explored.1 + explored)
+            } else {
+                (today, *explored)
+            };
         }
         self.users.insert(user_id.to_owned(), user);
         result.map(|(out, _)| out)
     }
 
-    fn rank_for(&mut self, user_id: &str, user: &User, arm: &str, n: usize, now: i64) -> Result<(SlateOut, u32), FeedError> {
-        let profile = if user.profile.is_empty() { Feed::new_profile() } else { user.profile.clone() };
+    fn rank_for(
+        &mut self,
+        user_id: &str,
+        user: &User,
+        arm: &str,
+        n: usize,
+        now: i64,
+    ) -> Result<(SlateOut, u32), FeedError> {
+        let profile = if user.profile.is_empty() {
+            Feed::new_profile()
+        } else {
+            user.profile.clone()
+        };
         let served = self.slates_served;
         let recent: HashSet<usize> = user.recent.iter().copied().collect();
         let objective = self.objective.clone();
@@ -472,16 +533,28 @@ impl Feed {
         let policy_kind = self.arm(arm).kind;
         let theta = self.arm(arm).model.theta().to_vec();
         // Dial terms and freshness for every eligible item.
-        let liked: Vec<usize> = user.steering.more_like.iter().filter_map(|id| self.by_id.get(id).copied()).collect();
+        let liked: Vec<usize> = user
+            .steering
+            .more_like
+            .iter()
+            .filter_map(|id| self.by_id.get(id).copied())
+            .collect();
         let taste = &profile[1..];
         let taste_norm = taste.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let terms_of = |entry: &Entry| -> Vec<(&'static str, f64)> {
+        let terms_of = |entry: &Entry| -> Terms {
             let z = &entry.features[1..];
             let seen = Seen {
                 tags: &entry.item.tags,
                 creator: &entry.item.creator,
-                like: liked.iter().map(|&j| dot(z, &self.items[j].features[1..])).fold(0.0, f64::max),
-                familiarity: if taste_norm > 0.0 { (dot(z, taste) / taste_norm).max(0.0) } else { 0.0 },
+                like: liked
+                    .iter()
+                    .map(|&j| dot(z, &self.items[j].features[1..]))
+                    .fold(0.0, f64::max),
+                familiarity: if taste_norm > 0.0 {
+                    (dot(z, taste) / taste_norm).max(0.0)
+                } else {
+                    0.0
+                },
             };
             let mut terms = user.steering.terms(&seen);
             let age_h = (now - entry.published_at).max(0) as f64 / 3600.0;
@@ -499,7 +572,7 @@ impl Feed {
                 *q += u * theta[a * FEATURES + b];
             }
         }
-        let mut pre: Vec<(usize, f64, Vec<(&'static str, f64)>)> = eligible
+        let mut pre: Vec<(usize, f64, Terms)> = eligible
             .iter()
             .map(|&i| {
                 let terms = terms_of(&self.items[i]);
@@ -578,9 +651,8 @@ impl Feed {
             })
             .collect();
         let explore = user.explored.0 != day(now) || user.explored.1 < self.learning.explore_per_day;
-        let similarity = |a: usize, b: usize| {
-            dot(&self.items[pre[a].0].features[1..], &self.items[pre[b].0].features[1..]).max(0.0)
-        };
+        let similarity =
+            |a: usize, b: usize| dot(&self.items[pre[a].0].features[1..], &self.items[pre[b].0].features[1..]).max(0.0);
         let diversity = objective.diversity;
         let mut rng = self.rng.clone();
         let policy = self.arms.get_mut(arm).expect("made above");
@@ -593,23 +665,40 @@ impl Feed {
         for (position, pick) in picks.iter().enumerate() {
             let (index, _, dial_terms) = &pre[pick.index];
             let entry = &self.items[*index];
-            let mut terms = vec![Term { term: "model", value: pick.mean }];
+            let mut terms = vec![Term {
+                term: "model",
+                value: pick.mean,
+            }];
             if pick.bonus != 0.0 {
-                terms.push(Term { term: "explore", value: pick.bonus });
+                terms.push(Term {
+                    term: "explore",
+                    value: pick.bonus,
+                });
             }
             terms.extend(dial_terms.iter().map(|&(term, value)| Term { term, value }));
             if plugin_terms[pick.index] != 0.0 {
-                terms.push(Term { term: "plugin", value: plugin_terms[pick.index] });
+                terms.push(Term {
+                    term: "plugin",
+                    value: plugin_terms[pick.index],
+                });
             }
             if pick.diversity != 0.0 {
-                terms.push(Term { term: "diversity", value: -pick.diversity });
+                terms.push(Term {
+                    term: "diversity",
+                    value: -pick.diversity,
+                });
             }
             terms.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
             let score = terms.iter().map(|t| t.value).sum();
             let why = if pick.uniform {
                 "exploring: picked at random (the epsilon floor)".to_owned()
             } else {
-                terms.iter().take(3).map(|t| format!("{} {:+.3}", t.term, t.value)).collect::<Vec<_>>().join(", ")
+                terms
+                    .iter()
+                    .take(3)
+                    .map(|t| format!("{} {:+.3}", t.term, t.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let departed = pick.uniform || pick.bonus != 0.0 && !pick.greedy;
             explored += departed as u32;
@@ -673,27 +762,40 @@ impl Feed {
         if signals.is_empty() || signals.len() > crate::model::MAX_BATCH {
             return Err(FeedError::invalid(
                 "signals",
-                format!("{} signals; send 1 to {} per batch", signals.len(), crate::model::MAX_BATCH),
+                format!(
+                    "{} signals; send 1 to {} per batch",
+                    signals.len(),
+                    crate::model::MAX_BATCH
+                ),
             ));
         }
         for (at, signal) in signals.iter().enumerate() {
             signal.validate(at)?;
         }
         let objective = self.objective.clone();
-        let durations: HashMap<&str, f64> = self.items.iter().map(|e| (e.item.id.as_str(), e.item.duration_s)).collect();
+        let durations: HashMap<&str, f64> = self
+            .items
+            .iter()
+            .map(|e| (e.item.id.as_str(), e.item.duration_s))
+            .collect();
         let mut completions: HashMap<String, f64> = HashMap::new();
-        let batch = self.store.add_signals(signals, now, |served: &Served, signal: &Signal| {
-            let duration = durations.get(served.item.as_str()).copied().unwrap_or(1.0);
-            let before = completions.get(&served.id).copied().unwrap_or(served.completion);
-            let (reward, after) = reward_of(&objective, signal, duration, before);
-            completions.insert(served.id.clone(), after);
-            (reward, after)
-        })?;
+        let batch = self
+            .store
+            .add_signals(signals, now, |served: &Served, signal: &Signal| {
+                let duration = durations.get(served.item.as_str()).copied().unwrap_or(1.0);
+                let before = completions.get(&served.id).copied().unwrap_or(served.completion);
+                let (reward, after) = reward_of(&objective, signal, duration, before);
+                completions.insert(served.id.clone(), after);
+                (reward, after)
+            })?;
         let mut touched = HashSet::new();
         for taken in &batch.taken {
-            let Some(&item) = self.by_id.get(&taken.served.item) else { continue };
+            let Some(&item) = self.by_id.get(&taken.served.item) else {
+                continue;
+            };
             let x = self.pair(&taken.served.profile, item);
-            self.arm(&taken.served.arm).reward(item as u64, &x, taken.served.examined, taken.reward);
+            self.arm(&taken.served.arm)
+                .reward(item as u64, &x, taken.served.examined, taken.reward);
             let features = self.items[item].features.clone();
             let user = self.users.entry(taken.served.user.clone()).or_default();
             if user.profile.is_empty() {
@@ -713,7 +815,12 @@ impl Feed {
         }
         for id in touched {
             let user = &self.users[&id];
-            self.store.put_user(&id, &user.profile, &serde_json::to_string(&user.steering).unwrap_or_default(), now)?;
+            self.store.put_user(
+                &id,
+                &user.profile,
+                &serde_json::to_string(&user.steering).unwrap_or_default(),
+                now,
+            )?;
         }
         self.maybe_snapshot(batch.taken.len() as u64, now)?;
         Ok(SignalsOut {
@@ -737,7 +844,8 @@ impl Feed {
             .iter()
             .map(|(arm, policy)| (arm.clone(), serde_json::to_string(policy).unwrap_or_default()))
             .collect();
-        self.store.save_snapshots(&states, self.applied.0, self.applied.1, now)?;
+        self.store
+            .save_snapshots(&states, self.applied.0, self.applied.1, now)?;
         self.since_snapshot = 0;
         Ok(())
     }
@@ -775,15 +883,26 @@ impl Feed {
 
     /// The arm `user` is served by.
     pub fn arm_of(&self, user: &str) -> String {
-        self.experiment.as_ref().map_or(DEFAULT_ARM, |e| e.assign(user)).to_owned()
+        self.experiment
+            .as_ref()
+            .map_or(DEFAULT_ARM, |e| e.assign(user))
+            .to_owned()
     }
 }
 
 impl Drop for Feed {
     fn drop(&mut self) {
-        if self.since_snapshot > 0
-            && let Err(e) = self.snapshot(crate::now())
-        {
+        if self.since_snapshot == 0 {
+            return;
+        }
+        // The store blocks on its own runtime: off any async thread.
+        let saved = if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|scope| scope.spawn(|| self.snapshot(crate::now())).join())
+                .unwrap_or_else(|_| Err(FeedError::Store("the snapshot thread panicked".into())))
+        } else {
+            self.snapshot(crate::now())
+        };
+        if let Err(e) = saved {
             tracing::warn!("feed: could not save the learned state (it is rebuilt from the logs on open): {e}");
         }
     }
@@ -810,4 +929,3 @@ pub fn reward_of(objective: &Objective, signal: &Signal, duration_s: f64, before
         SignalKind::Hide => (-objective.hides, before),
     }
 }
-

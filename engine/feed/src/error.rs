@@ -7,6 +7,9 @@ pub enum FeedError {
     /// Input that is wrong in itself: the field and what is wrong.
     #[error("`{field}`: {why}")]
     Invalid { field: String, why: String },
+    /// Input that clashes with what is there (an id taken).
+    #[error("`{field}`: {why}")]
+    Conflict { field: String, why: String },
     #[error("{path}: {why}")]
     File { path: PathBuf, why: String },
     #[error("no {what} `{id}` in the feed")]
@@ -35,7 +38,7 @@ impl FeedError {
     /// The field a caller got wrong, if it is their input.
     pub fn field(&self) -> Option<&str> {
         match self {
-            FeedError::Invalid { field, .. } => Some(field),
+            FeedError::Invalid { field, .. } | FeedError::Conflict { field, .. } => Some(field),
             FeedError::Unknown { what, .. } => Some(what),
             _ => None,
         }

@@ -85,7 +85,12 @@ impl Ridge {
     /// √(xᵀA⁻¹x): how unsure the model is about x.
     pub fn width(&self, x: &[f64]) -> f64 {
         let d = self.dim;
-        let quadratic: f64 = self.a_inv.chunks_exact(d).zip(x).map(|(row, xi)| xi * dot(row, x)).sum();
+        let quadratic: f64 = self
+            .a_inv
+            .chunks_exact(d)
+            .zip(x)
+            .map(|(row, xi)| xi * dot(row, x))
+            .sum();
         quadratic.max(0.0).sqrt()
     }
 
@@ -148,8 +153,8 @@ mod tests {
         }
         // Solve (λI + XᵀX) θ = Xᵀr by Gaussian elimination, independently.
         let mut a = [[0.0f64; 4]; 3];
-        for i in 0..3 {
-            a[i][i] = 1.0;
+        for (i, row) in a.iter_mut().enumerate() {
+            row[i] = 1.0;
         }
         for (x, r) in &rows {
             for i in 0..3 {
@@ -163,8 +168,9 @@ mod tests {
             for r in 0..3 {
                 if r != c {
                     let f = a[r][c] / a[c][c];
-                    for k in 0..4 {
-                        a[r][k] -= f * a[c][k];
+                    let pivot = a[c];
+                    for (cell, p) in a[r].iter_mut().zip(pivot) {
+                        *cell -= f * p;
                     }
                 }
             }

@@ -29,9 +29,14 @@ impl Provenance {
     }
 
     pub fn parse(text: &str) -> Option<Provenance> {
-        [Provenance::Trust, Provenance::Label, Provenance::Throttle, Provenance::Reject]
-            .into_iter()
-            .find(|p| p.name() == text)
+        [
+            Provenance::Trust,
+            Provenance::Label,
+            Provenance::Throttle,
+            Provenance::Reject,
+        ]
+        .into_iter()
+        .find(|p| p.name() == text)
     }
 }
 
@@ -80,7 +85,10 @@ pub fn check_name(field: &str, value: &str) -> Result<(), FeedError> {
         return Err(FeedError::invalid(field, "empty"));
     }
     if value.len() > MAX_NAME {
-        return Err(FeedError::invalid(field, format!("{} bytes; at most {MAX_NAME}", value.len())));
+        return Err(FeedError::invalid(
+            field,
+            format!("{} bytes; at most {MAX_NAME}", value.len()),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(FeedError::invalid(field, "has control characters"));
@@ -102,13 +110,19 @@ impl NewItem {
             check_name(&format!("tags[{i}]"), tag)?;
         }
         if !(self.duration_s.is_finite() && self.duration_s > 0.0 && self.duration_s < 1e6) {
-            return Err(FeedError::invalid("duration_s", format!("{} is not a positive duration in seconds", self.duration_s)));
+            return Err(FeedError::invalid(
+                "duration_s",
+                format!("{} is not a positive duration in seconds", self.duration_s),
+            ));
         }
         if self.embedding.is_empty() || self.embedding.len() > 4096 || self.embedding.iter().any(|x| !x.is_finite()) {
             return Err(FeedError::invalid("embedding", "give 1 to 4096 finite numbers"));
         }
         if self.embedding.iter().all(|x| *x == 0.0) {
-            return Err(FeedError::invalid("embedding", "all zeros: it says nothing about the item"));
+            return Err(FeedError::invalid(
+                "embedding",
+                "all zeros: it says nothing about the item",
+            ));
         }
         if let Some(rate) = self.throttle_rate
             && !(rate > 0.0 && rate <= 1.0)
@@ -168,7 +182,12 @@ impl Signal {
         check_name(&field("impression"), &self.impression)?;
         let needs_seconds = matches!(self.kind, SignalKind::Watch | SignalKind::Skip);
         match (needs_seconds, self.seconds) {
-            (true, None) => return Err(FeedError::invalid(field("seconds"), "a watch or skip says after how many seconds")),
+            (true, None) => {
+                return Err(FeedError::invalid(
+                    field("seconds"),
+                    "a watch or skip says after how many seconds",
+                ));
+            }
             (false, Some(_)) => return Err(FeedError::invalid(field("seconds"), "only watch and skip take seconds")),
             (_, Some(s)) if !(s.is_finite() && (0.0..=86_400.0).contains(&s)) => {
                 return Err(FeedError::invalid(field("seconds"), format!("{s} is not in 0..86400")));
@@ -241,10 +260,16 @@ impl Objective {
             }
         }
         if !(self.freshness_half_life_h.is_finite() && self.freshness_half_life_h > 0.0) {
-            return Err(FeedError::invalid("freshness_half_life_h", "must be a positive number of hours"));
+            return Err(FeedError::invalid(
+                "freshness_half_life_h",
+                "must be a positive number of hours",
+            ));
         }
         if !(self.throttle_rate > 0.0 && self.throttle_rate <= 1.0) {
-            return Err(FeedError::invalid("throttle_rate", format!("{} is not in (0, 1]", self.throttle_rate)));
+            return Err(FeedError::invalid(
+                "throttle_rate",
+                format!("{} is not in (0, 1]", self.throttle_rate),
+            ));
         }
         Ok(())
     }
@@ -274,6 +299,40 @@ impl Default for Learning {
             dedupe: 50,
             shortlist: 200,
         }
+    }
+}
+
+/// Most posterior draws Thompson sampling may take per slate for its
+/// propensities (each is a pass over the candidates).
+pub const MAX_PROPENSITY_DRAWS: usize = 10_000;
+
+impl Learning {
+    pub fn validate(&self) -> Result<(), FeedError> {
+        if self.shortlist == 0 || self.shortlist > 10_000 {
+            return Err(FeedError::invalid("shortlist", "must be 1..10000"));
+        }
+        let p = &self.params;
+        for (field, value, range) in [
+            ("params.epsilon", p.epsilon, 0.0..=1.0),
+            ("params.floor", p.floor, 0.0..=1.0),
+            ("params.alpha", p.alpha, 0.0..=100.0),
+            ("params.v", p.v, 0.0..=100.0),
+            ("params.lambda", p.lambda, f64::MIN_POSITIVE..=1e6),
+        ] {
+            if !range.contains(&value) {
+                return Err(FeedError::invalid(
+                    field,
+                    format!("{value} is not in {}..{}", range.start(), range.end()),
+                ));
+            }
+        }
+        if p.propensity_draws > MAX_PROPENSITY_DRAWS {
+            return Err(FeedError::invalid(
+                "params.propensity_draws",
+                format!("{}; at most {MAX_PROPENSITY_DRAWS}", p.propensity_draws),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -316,17 +375,26 @@ impl Experiment {
         for (i, arm) in self.arms.iter().enumerate() {
             check_name(&format!("arms[{i}].name"), &arm.name)?;
             if [DEFAULT_ARM, HOLDOUT_ARM].contains(&arm.name.as_str()) {
-                return Err(FeedError::invalid(format!("arms[{i}].name"), format!("`{}` is reserved", arm.name)));
+                return Err(FeedError::invalid(
+                    format!("arms[{i}].name"),
+                    format!("`{}` is reserved", arm.name),
+                ));
             }
             if self.arms[..i].iter().any(|a| a.name == arm.name) {
-                return Err(FeedError::invalid(format!("arms[{i}].name"), format!("`{}` twice", arm.name)));
+                return Err(FeedError::invalid(
+                    format!("arms[{i}].name"),
+                    format!("`{}` twice", arm.name),
+                ));
             }
             if !(arm.weight.is_finite() && arm.weight > 0.0) {
                 return Err(FeedError::invalid(format!("arms[{i}].weight"), "must be positive"));
             }
         }
         if !(0.0..1.0).contains(&self.holdout) {
-            return Err(FeedError::invalid("holdout", format!("{} is not in [0, 1)", self.holdout)));
+            return Err(FeedError::invalid(
+                "holdout",
+                format!("{} is not in [0, 1)", self.holdout),
+            ));
         }
         Ok(())
     }
@@ -361,8 +429,16 @@ mod tests {
         let experiment = Experiment {
             name: "ranker-v2".into(),
             arms: vec![
-                Arm { name: "a".into(), policy: Kind::Linucb, weight: 1.0 },
-                Arm { name: "b".into(), policy: Kind::Thompson, weight: 3.0 },
+                Arm {
+                    name: "a".into(),
+                    policy: Kind::Linucb,
+                    weight: 1.0,
+                },
+                Arm {
+                    name: "b".into(),
+                    policy: Kind::Thompson,
+                    weight: 3.0,
+                },
             ],
             holdout: 0.1,
         };
@@ -390,9 +466,21 @@ mod tests {
         };
         assert!(signal(SignalKind::Watch, Some(3.0), None).validate(0).is_ok());
         let field = |s: Signal| s.validate(2).unwrap_err().field().map(str::to_owned);
-        assert_eq!(field(signal(SignalKind::Watch, None, None)).as_deref(), Some("signals[2].seconds"));
-        assert_eq!(field(signal(SignalKind::Like, Some(1.0), None)).as_deref(), Some("signals[2].seconds"));
-        assert_eq!(field(signal(SignalKind::Tweak, None, None)).as_deref(), Some("signals[2].prompt"));
-        assert_eq!(field(signal(SignalKind::Skip, Some(f64::NAN), None)).as_deref(), Some("signals[2].seconds"));
+        assert_eq!(
+            field(signal(SignalKind::Watch, None, None)).as_deref(),
+            Some("signals[2].seconds")
+        );
+        assert_eq!(
+            field(signal(SignalKind::Like, Some(1.0), None)).as_deref(),
+            Some("signals[2].seconds")
+        );
+        assert_eq!(
+            field(signal(SignalKind::Tweak, None, None)).as_deref(),
+            Some("signals[2].prompt")
+        );
+        assert_eq!(
+            field(signal(SignalKind::Skip, Some(f64::NAN), None)).as_deref(),
+            Some("signals[2].seconds")
+        );
     }
 }

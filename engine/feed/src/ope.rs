@@ -40,13 +40,26 @@ pub enum Target {
 
 impl Target {
     pub fn parse(text: &str) -> Result<Target, FeedError> {
-        let bad = || FeedError::invalid("target", format!("`{text}`: give uniform, greedy or softmax:TEMPERATURE (e.g. softmax:0.05)"));
+        let bad = || {
+            FeedError::invalid(
+                "target",
+                format!("`{text}`: give uniform, greedy or softmax:TEMPERATURE (e.g. softmax:0.05)"),
+            )
+        };
         match text {
             "uniform" | "random" => Ok(Target::Uniform),
             "greedy" => Ok(Target::Greedy),
             _ => {
-                let t: f64 = text.strip_prefix("softmax:").ok_or_else(bad)?.parse().map_err(|_| bad())?;
-                if t.is_finite() && t > 0.0 { Ok(Target::Softmax(t)) } else { Err(bad()) }
+                let t: f64 = text
+                    .strip_prefix("softmax:")
+                    .ok_or_else(bad)?
+                    .parse()
+                    .map_err(|_| bad())?;
+                if t.is_finite() && t > 0.0 {
+                    Ok(Target::Softmax(t))
+                } else {
+                    Err(bad())
+                }
             }
         }
     }
@@ -64,7 +77,11 @@ impl Target {
         match self {
             Target::Uniform => vec![1.0 / q.len() as f64; q.len()],
             Target::Greedy => {
-                let best = q.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
+                let best = q
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
                 (0..q.len()).map(|i| (i == best) as u8 as f64).collect()
             }
             Target::Softmax(t) => softmax(q, *t),
@@ -142,7 +159,10 @@ pub fn evaluate(rounds: &[Round], target: Target) -> Report {
         rounds: n,
         logged: Interval::of(&rewards),
         ips: Interval::of(&ips),
-        snips: Interval { value: snips_value, ..Interval::of(&snips_terms) },
+        snips: Interval {
+            value: snips_value,
+            ..Interval::of(&snips_terms)
+        },
         dr: Interval::of(&dr),
         truth: truth.map(|t| t / n.max(1) as f64),
         mean_weight: total_weight / n.max(1) as f64,
@@ -187,16 +207,28 @@ pub fn read_obd(path: &Path) -> Result<Vec<ObdRow>, FeedError> {
     let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
     let column = |name: &str| {
         header.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            FeedError::file(path, format!("no `{name}` column; the Open Bandit Dataset layout has item_id, position, click, propensity_score"))
+            FeedError::file(
+                path,
+                format!(
+                    "no `{name}` column; the Open Bandit Dataset layout has item_id, position, click, propensity_score"
+                ),
+            )
         })
     };
-    let (item, position, click, propensity) = (column("item_id")?, column("position")?, column("click")?, column("propensity_score")?);
+    let (item, position, click, propensity) = (
+        column("item_id")?,
+        column("position")?,
+        column("click")?,
+        column("propensity_score")?,
+    );
     let mut rows = Vec::new();
     for (number, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let cells: Vec<&str> = line.split(',').collect();
         let at = |i: usize, what: &str| -> Result<f64, FeedError> {
             let cell = cells.get(i).copied().unwrap_or_default();
-            cell.trim().parse::<f64>().map_err(|_| FeedError::file(path, format!("line {}: `{what}` is {cell:?}, not a number", number + 2)))
+            cell.trim()
+                .parse::<f64>()
+                .map_err(|_| FeedError::file(path, format!("line {}: `{what}` is {cell:?}, not a number", number + 2)))
         };
         let row = ObdRow {
             item: at(item, "item_id")? as usize,
@@ -205,7 +237,14 @@ pub fn read_obd(path: &Path) -> Result<Vec<ObdRow>, FeedError> {
             propensity: at(propensity, "propensity_score")?,
         };
         if !(row.propensity > 0.0 && row.propensity <= 1.0) {
-            return Err(FeedError::file(path, format!("line {}: propensity_score {} is not in (0, 1]", number + 2, row.propensity)));
+            return Err(FeedError::file(
+                path,
+                format!(
+                    "line {}: propensity_score {} is not in (0, 1]",
+                    number + 2,
+                    row.propensity
+                ),
+            ));
         }
         rows.push(row);
     }
@@ -246,7 +285,13 @@ pub fn plot(path: &Path, reports: &[Report]) -> Result<(), FeedError> {
     let (width, height, left, top, bottom) = (220 + 260 * reports.len(), 360usize, 70i64, 30i64, 60i64);
     let mut canvas = Canvas::new(width, height);
     let values = reports.iter().flat_map(|r| {
-        [r.ips.high, r.snips.high, r.dr.high, r.logged.value, r.truth.unwrap_or(0.0)]
+        [
+            r.ips.high,
+            r.snips.high,
+            r.dr.high,
+            r.logged.value,
+            r.truth.unwrap_or(0.0),
+        ]
     });
     let top_value = values.fold(0.0f64, f64::max).max(1e-6) * 1.15;
     let plot_height = (height as i64 - top - bottom) as f64;
@@ -259,7 +304,10 @@ pub fn plot(path: &Path, reports: &[Report]) -> Result<(), FeedError> {
     const COLOURS: [[u8; 3]; 3] = [[60, 110, 200], [40, 160, 90], [200, 120, 30]];
     for (r, report) in reports.iter().enumerate() {
         let x0 = left + 30 + r as i64 * 260;
-        for (e, (name, interval)) in [("IPS", report.ips), ("SNIPS", report.snips), ("DR", report.dr)].into_iter().enumerate() {
+        for (e, (name, interval)) in [("IPS", report.ips), ("SNIPS", report.snips), ("DR", report.dr)]
+            .into_iter()
+            .enumerate()
+        {
             let x = x0 + e as i64 * 60;
             canvas.fill((x, y_of(interval.value)), (x + 36, y_of(0.0)), COLOURS[e]);
             canvas.line((x + 18, y_of(interval.low)), (x + 18, y_of(interval.high)), AXIS);
@@ -269,7 +317,11 @@ pub fn plot(path: &Path, reports: &[Report]) -> Result<(), FeedError> {
         }
         let span = (x0 - 10, x0 + 190);
         for x in (span.0..span.1).step_by(8) {
-            canvas.line((x, y_of(report.logged.value)), (x + 4, y_of(report.logged.value)), [120, 120, 120]);
+            canvas.line(
+                (x, y_of(report.logged.value)),
+                (x + 4, y_of(report.logged.value)),
+                [120, 120, 120],
+            );
         }
         if let Some(truth) = report.truth {
             canvas.line((span.0, y_of(truth)), (span.1, y_of(truth)), [210, 40, 40]);

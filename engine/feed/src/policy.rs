@@ -23,7 +23,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Linucb, Kind::Thompson, Kind::EpsilonGreedy, Kind::Popularity, Kind::Random];
+    pub const ALL: [Kind; 5] = [
+        Kind::Linucb,
+        Kind::Thompson,
+        Kind::EpsilonGreedy,
+        Kind::Popularity,
+        Kind::Random,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -155,10 +161,17 @@ impl Policy {
             }
         };
         let bonus: Vec<f64> = match (self.kind, explore) {
-            (Kind::Linucb, true) => candidates.iter().map(|c| self.params.alpha * self.model.width(c.x)).collect(),
+            (Kind::Linucb, true) => candidates
+                .iter()
+                .map(|c| self.params.alpha * self.model.width(c.x))
+                .collect(),
             (Kind::Thompson, true) => {
                 let draw = self.model.draw(self.params.v, rng);
-                candidates.iter().zip(&means).map(|(c, m)| dot(&draw, c.x) - m).collect()
+                candidates
+                    .iter()
+                    .zip(&means)
+                    .map(|(c, m)| dot(&draw, c.x) - m)
+                    .collect()
             }
             _ => vec![0.0; candidates.len()],
         };
@@ -201,7 +214,11 @@ impl Policy {
                 best.0
             };
             let top = if self.kind == Kind::Random { 0 } else { best_of(&score) };
-            let greedy_top = if self.kind == Kind::Random { top } else { best_of(&exploit) };
+            let greedy_top = if self.kind == Kind::Random {
+                top
+            } else {
+                best_of(&exploit)
+            };
             let uniform = rng.chance(epsilon);
             let slot = if uniform { rng.below(left.len()) } else { top };
             let share = if draws.is_empty() {
@@ -276,8 +293,16 @@ mod tests {
         }
         let (a, b) = ([1.0], [-1.0]);
         let candidates = [
-            Candidate { key: 0, x: &a, extra: 0.0 },
-            Candidate { key: 1, x: &b, extra: 0.0 },
+            Candidate {
+                key: 0,
+                x: &a,
+                extra: 0.0,
+            },
+            Candidate {
+                key: 1,
+                x: &b,
+                extra: 0.0,
+            },
         ];
         let mut rng = Rng::new(3);
         let n = 20_000;
@@ -295,10 +320,22 @@ mod tests {
     fn thompson_propensities_sum_to_one_over_the_candidates() {
         // Propensities estimated from enough draws: 1/p is convex, so few
         // draws bias E[1/p] upwards.
-        let params = Params { v: 1.0, propensity_draws: 400, ..Params::default() };
+        let params = Params {
+            v: 1.0,
+            propensity_draws: 400,
+            ..Params::default()
+        };
         let mut policy = Policy::new(Kind::Thompson, params, 2);
         let xs = [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]];
-        let candidates: Vec<Candidate> = xs.iter().enumerate().map(|(i, x)| Candidate { key: i as u64, x, extra: 0.0 }).collect();
+        let candidates: Vec<Candidate> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| Candidate {
+                key: i as u64,
+                x,
+                extra: 0.0,
+            })
+            .collect();
         let mut rng = Rng::new(4);
         // Estimate each candidate's chance of the top slot by frequency,
         // and compare with the mean propensity logged for it.
@@ -317,17 +354,38 @@ mod tests {
 
     #[test]
     fn diversity_keeps_near_duplicates_apart() {
-        let mut policy = Policy::new(Kind::Popularity, Params { floor: 0.0, ..Params::default() }, 1);
+        let mut policy = Policy::new(
+            Kind::Popularity,
+            Params {
+                floor: 0.0,
+                ..Params::default()
+            },
+            1,
+        );
         for (key, reward) in [(0, 10.0), (1, 9.0), (2, 5.0)] {
             policy.observe(key, &[1.0], 10.0, Some(reward));
         }
         let x = [1.0];
-        let candidates: Vec<Candidate> = (0..3).map(|k| Candidate { key: k, x: &x, extra: 0.0 }).collect();
+        let candidates: Vec<Candidate> = (0..3)
+            .map(|k| Candidate {
+                key: k,
+                x: &x,
+                extra: 0.0,
+            })
+            .collect();
         // 0 and 1 are the same video twice.
         let similar = |i: usize, j: usize| if i + j == 1 { 1.0 } else { 0.0 };
         let mut rng = Rng::new(5);
-        let plain: Vec<usize> = policy.choose(&candidates, 2, true, (0.0, &similar), &mut rng).iter().map(|p| p.index).collect();
-        let diverse: Vec<usize> = policy.choose(&candidates, 2, true, (0.5, &similar), &mut rng).iter().map(|p| p.index).collect();
+        let plain: Vec<usize> = policy
+            .choose(&candidates, 2, true, (0.0, &similar), &mut rng)
+            .iter()
+            .map(|p| p.index)
+            .collect();
+        let diverse: Vec<usize> = policy
+            .choose(&candidates, 2, true, (0.5, &similar), &mut rng)
+            .iter()
+            .map(|p| p.index)
+            .collect();
         assert_eq!(plain, [0, 1]);
         assert_eq!(diverse, [0, 2]);
     }

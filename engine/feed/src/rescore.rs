@@ -79,7 +79,10 @@ impl WasmRanker {
         };
         let stage = slate_wasm::Stage::new(plugin, config, limits).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(WasmRanker {
-            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             stage,
         })
     }
@@ -92,7 +95,10 @@ impl Rescorer for WasmRanker {
 
     fn rescore(&mut self, viewer: &Viewer, offers: &[Offer]) -> Result<HashMap<String, f64>, String> {
         use slate_wasm::{RankField, RankValue as V};
-        let field = |key: &str, value: V| RankField { key: key.to_owned(), value };
+        let field = |key: &str, value: V| RankField {
+            key: key.to_owned(),
+            value,
+        };
         let user = vec![
             field("id", V::Text(viewer.id.clone())),
             field("arm", V::Text(viewer.arm.clone())),
@@ -138,7 +144,10 @@ impl LuaRanker {
             return Err(format!("{}: defines no `rescore(request)` function", path.display()));
         }
         Ok(LuaRanker {
-            name: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             script,
             deadline,
         })
@@ -155,7 +164,11 @@ impl Rescorer for LuaRanker {
         let started = Instant::now();
         let answer = self.script.call_json("rescore", &argument).map_err(|e| e.to_string())?;
         if started.elapsed() > self.deadline {
-            return Err(format!("took {:?}, over its deadline of {:?}", started.elapsed(), self.deadline));
+            return Err(format!(
+                "took {:?}, over its deadline of {:?}",
+                started.elapsed(),
+                self.deadline
+            ));
         }
         let Some(answer) = answer else {
             return Ok(HashMap::new());

@@ -37,7 +37,7 @@ impl Rng {
 
     /// Uniform in 0..n (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// Standard normal (Box-Muller).
@@ -84,6 +84,9 @@ mod tests {
         assert!((squares / n as f64 - 1.0).abs() < 0.02);
         let mut counts = [0usize; 5];
         (0..n).for_each(|_| counts[a.below(5)] += 1);
-        assert!(counts.iter().all(|&c| (c as f64 / n as f64 - 0.2).abs() < 0.005), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (c as f64 / n as f64 - 0.2).abs() < 0.005),
+            "{counts:?}"
+        );
     }
 }

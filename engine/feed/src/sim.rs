@@ -177,7 +177,10 @@ pub struct Run {
 impl Run {
     pub fn new(config: Config, kind: Kind, params: Params, seed: u64) -> Run {
         // Regret needs no propensities: skip Thompson sampling's extra draws.
-        let params = Params { propensity_draws: 0, ..params };
+        let params = Params {
+            propensity_draws: 0,
+            ..params
+        };
         Run {
             world: World::new(config, seed),
             policy: Policy::new(kind, params, World::dim()),
@@ -227,7 +230,9 @@ impl Run {
             })
             .collect();
         let none = |_: usize, _: usize| 0.0;
-        let picks: Vec<Pick> = self.policy.choose(&candidates, self.world.config.slate, true, (0.0, &none), &mut self.rng);
+        let picks: Vec<Pick> =
+            self.policy
+                .choose(&candidates, self.world.config.slate, true, (0.0, &none), &mut self.rng);
         let shown: Vec<usize> = picks.iter().map(|p| visit.candidates[p.index]).collect();
         let oracle = self.world.best(visit.user, &visit.candidates);
         self.regret += self.world.value(visit.user, &oracle) - self.world.value(visit.user, &shown);
@@ -237,8 +242,12 @@ impl Run {
             // A look that does not engage is a skip.
             let engaged = looked && self.rng.chance(self.world.appeal(visit.user, item));
             self.engagements += engaged as u8 as f64;
-            self.policy
-                .observe(item as u64, &visit.xs[pick.index], position_bias(k), Some(engaged as u8 as f64));
+            self.policy.observe(
+                item as u64,
+                &visit.xs[pick.index],
+                position_bias(k),
+                Some(engaged as u8 as f64),
+            );
         }
         self.rounds += 1;
         shown
@@ -268,7 +277,10 @@ impl Estimate {
         let n = values.len() as f64;
         let mean = values.iter().sum::<f64>() / n;
         if values.len() < 2 {
-            return Estimate { mean, half_width: f64::INFINITY };
+            return Estimate {
+                mean,
+                half_width: f64::INFINITY,
+            };
         }
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
         Estimate {
@@ -325,7 +337,10 @@ pub fn compare(config: &Config, params: &Params, seeds: &[u64], kinds: &[Kind]) 
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a simulation thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a simulation thread panicked"))
+            .collect()
     });
     kinds
         .iter()
@@ -349,7 +364,10 @@ pub fn table(lines: &[Line], config: &Config, seeds: usize) -> String {
         "{} rounds x {seeds} seeds ({} items, {} users, {} candidates, slates of {}); 95% intervals\n",
         config.rounds, config.items, config.users, config.candidates, config.slate
     );
-    out += &format!("{:<16} {:>24} {:>26}\n", "policy", "cumulative regret", "engagements per slate");
+    out += &format!(
+        "{:<16} {:>24} {:>26}\n",
+        "policy", "cumulative regret", "engagements per slate"
+    );
     for line in lines {
         out += &format!(
             "{:<16} {:>12.1} ± {:<9.1} {:>14.4} ± {:<9.4}\n",
@@ -375,12 +393,24 @@ pub struct Steered {
 /// Trains `kind` for `warmup` rounds, then lets `users` users each see
 /// `slates` slates, ask for less of the tag they were shown most, and see
 /// `slates` more (everyone else's traffic goes on between their visits).
-pub fn steering(config: &Config, kind: Kind, params: &Params, seed: u64, warmup: usize, users: usize, slates: usize) -> Vec<Steered> {
+pub fn steering(
+    config: &Config,
+    kind: Kind,
+    params: &Params,
+    seed: u64,
+    warmup: usize,
+    users: usize,
+    slates: usize,
+) -> Vec<Steered> {
     let mut run = Run::new(config.clone(), kind, params.clone(), seed);
     run.run(warmup);
     let share = |shown: &[Vec<usize>], world: &World, tag: &str| {
         let total: usize = shown.iter().map(Vec::len).sum();
-        let hits = shown.iter().flatten().filter(|&&i| world.items[i].tags.iter().any(|t| t == tag)).count();
+        let hits = shown
+            .iter()
+            .flatten()
+            .filter(|&&i| world.items[i].tags.iter().any(|t| t == tag))
+            .count();
         hits as f64 / total.max(1) as f64
     };
     (0..users)
@@ -397,7 +427,11 @@ pub fn steering(config: &Config, kind: Kind, params: &Params, seed: u64, warmup:
                     *counts.entry(tag).or_default() += 1;
                 }
             }
-            let tag = counts.iter().max_by_key(|(_, c)| **c).map(|(t, _)| t.to_string()).unwrap_or_default();
+            let tag = counts
+                .iter()
+                .max_by_key(|(_, c)| **c)
+                .map(|(t, _)| t.to_string())
+                .unwrap_or_default();
             let dials = Steering {
                 less_tags: vec![tag.clone()],
                 ..Steering::default()

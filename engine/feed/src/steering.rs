@@ -20,6 +20,9 @@ pub struct Steering {
     pub follow: Vec<String>,
 }
 
+/// Named parts of a score, as the explanation shows them.
+pub type Terms = Vec<(&'static str, f64)>;
+
 /// Most dials one user may set, per list.
 pub const MAX_DIALS: usize = 64;
 
@@ -71,7 +74,7 @@ impl Steering {
     }
 
     /// The named score terms the dials give `item`.
-    pub fn terms(&self, item: &Seen) -> Vec<(&'static str, f64)> {
+    pub fn terms(&self, item: &Seen) -> Terms {
         let mut terms = Vec::new();
         let has = |list: &[String]| item.tags.iter().any(|t| list.contains(t));
         if has(&self.less_tags) {
@@ -88,7 +91,10 @@ impl Steering {
         }
         if self.novelty != 0.0 {
             // Novelty rewards the unfamiliar, familiarity the familiar.
-            terms.push(("novelty", NOVELTY * self.novelty * (1.0 - 2.0 * item.familiarity.clamp(0.0, 1.0))));
+            terms.push((
+                "novelty",
+                NOVELTY * self.novelty * (1.0 - 2.0 * item.familiarity.clamp(0.0, 1.0)),
+            ));
         }
         terms
     }
@@ -108,13 +114,29 @@ mod tests {
         };
         let cats = ["cats".to_owned()];
         let sum = |seen: &Seen| steering.terms(seen).iter().map(|t| t.1).sum::<f64>();
-        let cat = Seen { tags: &cats, creator: "bo", like: 0.0, familiarity: 0.0 };
-        let ada = Seen { tags: &[], creator: "ada", like: 0.0, familiarity: 1.0 };
+        let cat = Seen {
+            tags: &cats,
+            creator: "bo",
+            like: 0.0,
+            familiarity: 0.0,
+        };
+        let ada = Seen {
+            tags: &[],
+            creator: "ada",
+            like: 0.0,
+            familiarity: 1.0,
+        };
         assert!(sum(&cat) < -0.4);
         assert!(steering.terms(&ada).iter().any(|t| t.0 == "followed-creator"));
         assert!(steering.terms(&ada).iter().any(|t| t.0 == "novelty" && t.1 < 0.0));
         assert_eq!(
-            Steering { novelty: 2.0, ..Steering::default() }.validate().unwrap_err().0,
+            Steering {
+                novelty: 2.0,
+                ..Steering::default()
+            }
+            .validate()
+            .unwrap_err()
+            .0,
             "novelty"
         );
     }

@@ -15,7 +15,9 @@ const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_feed.sql")];
 
 pub struct Store {
     pool: SqlitePool,
-    runtime: tokio::runtime::Runtime,
+    /// Always Some until drop, which shuts it down without blocking (a
+    /// server may drop this on an async thread).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// An item as stored.
@@ -103,7 +105,10 @@ pub fn f64_blob(values: &[f64]) -> Vec<u8> {
 }
 
 pub fn blob_f64(bytes: &[u8]) -> Vec<f64> {
-    bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect()
+    bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect()
 }
 
 fn f32_blob(values: &[f32]) -> Vec<u8> {
@@ -111,7 +116,10 @@ fn f32_blob(values: &[f32]) -> Vec<u8> {
 }
 
 fn blob_f32(bytes: &[u8]) -> Vec<f32> {
-    bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect()
 }
 
 pub fn kind_name(kind: SignalKind) -> &'static str {
@@ -151,7 +159,19 @@ fn served_of(row: &sqlx::sqlite::SqliteRow) -> Served {
 
 const SERVED: &str = "SELECT seq, id, user_id, item_id, arm, position, examined, explored, served_at, profile, reward, completion FROM feed_impressions";
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 impl Store {
+    fn rt(&self) -> &tokio::runtime::Runtime {
+        self.runtime.as_ref().expect("the runtime lives until drop")
+    }
+
     pub fn open(path: &Path) -> Result<Store, FeedError> {
         let fail = |why: String| FeedError::file(path, format!("cannot open the feed store: {why}"));
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -169,13 +189,16 @@ impl Store {
         let pool = runtime
             .block_on(SqlitePoolOptions::new().max_connections(2).connect_with(options))
             .map_err(|e| fail(e.to_string()))?;
-        let store = Store { pool, runtime };
+        let store = Store {
+            pool,
+            runtime: Some(runtime),
+        };
         store.migrate().map_err(|e| fail(e.to_string()))?;
         Ok(store)
     }
 
     fn migrate(&self) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::raw_sql("CREATE TABLE IF NOT EXISTS feed_schema (version INTEGER NOT NULL)")
                 .execute(&self.pool)
                 .await?;
@@ -197,7 +220,7 @@ impl Store {
     }
 
     pub fn add_item(&self, item: &NewItem, published_at: i64) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query(
                 "INSERT INTO feed_items (id, creator, title, tags, duration_s, embedding, provenance, throttle_rate, consent, grants, published_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -217,7 +240,7 @@ impl Store {
             .await
             .map_err(|e| match e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    FeedError::invalid("id", format!("`{}` is already in the feed", item.id))
+                    FeedError::Conflict { field: "id".into(), why: format!("`{}` is already in the feed", item.id) }
                 }
                 e => e.into(),
             })?;
@@ -227,7 +250,7 @@ impl Store {
 
     /// Changes what provenance or consent say of an item.
     pub fn set_item_status(&self, id: &str, provenance: Provenance, consent: Consent) -> Result<(), FeedError> {
-        let changed = self.runtime.block_on(async {
+        let changed = self.rt().block_on(async {
             sqlx::query("UPDATE feed_items SET provenance = ?, consent = ? WHERE id = ?")
                 .bind(provenance.name())
                 .bind(if consent == Consent::Clear { "clear" } else { "flagged" })
@@ -236,19 +259,25 @@ impl Store {
                 .await
         })?;
         if changed.rows_affected() == 0 {
-            return Err(FeedError::Unknown { what: "item", id: id.to_owned() });
+            return Err(FeedError::Unknown {
+                what: "item",
+                id: id.to_owned(),
+            });
         }
         Ok(())
     }
 
     pub fn items(&self) -> Result<Vec<ItemRow>, FeedError> {
-        let rows = self.runtime.block_on(async {
-            sqlx::query("SELECT * FROM feed_items ORDER BY seq").fetch_all(&self.pool).await
+        let rows = self.rt().block_on(async {
+            sqlx::query("SELECT * FROM feed_items ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await
         })?;
         rows.iter()
             .map(|row| {
                 let json = |column: &str| -> Result<Vec<String>, FeedError> {
-                    serde_json::from_str(row.get::<&str, _>(column)).map_err(|e| FeedError::Store(format!("feed_items.{column}: {e}")))
+                    serde_json::from_str(row.get::<&str, _>(column))
+                        .map_err(|e| FeedError::Store(format!("feed_items.{column}: {e}")))
                 };
                 let provenance: &str = row.get("provenance");
                 Ok(ItemRow {
@@ -262,7 +291,11 @@ impl Store {
                         provenance: Provenance::parse(provenance)
                             .ok_or_else(|| FeedError::Store(format!("feed_items.provenance `{provenance}`")))?,
                         throttle_rate: row.get("throttle_rate"),
-                        consent: if row.get::<&str, _>("consent") == "clear" { Consent::Clear } else { Consent::Flagged },
+                        consent: if row.get::<&str, _>("consent") == "clear" {
+                            Consent::Clear
+                        } else {
+                            Consent::Flagged
+                        },
                         grants: json("grants")?,
                         published_at: None,
                     },
@@ -273,7 +306,7 @@ impl Store {
     }
 
     pub fn put_user(&self, id: &str, profile: &[f64], steering: &str, now: i64) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query(
                 "INSERT INTO feed_users (id, profile, steering, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
                  ON CONFLICT(id) DO UPDATE SET profile = ?2, steering = ?3, updated_at = ?4",
@@ -290,8 +323,10 @@ impl Store {
 
     /// Every user: id, features, steering (JSON).
     pub fn users(&self) -> Result<Vec<(String, Vec<f64>, String)>, FeedError> {
-        let rows = self.runtime.block_on(async {
-            sqlx::query("SELECT id, profile, steering FROM feed_users").fetch_all(&self.pool).await
+        let rows = self.rt().block_on(async {
+            sqlx::query("SELECT id, profile, steering FROM feed_users")
+                .fetch_all(&self.pool)
+                .await
         })?;
         Ok(rows
             .iter()
@@ -301,7 +336,7 @@ impl Store {
 
     /// Writes a slate and its impressions at once.
     pub fn add_slate(&self, slate: &Slate) -> Result<Vec<i64>, FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let mut tx = self.pool.begin().await?;
             sqlx::query("INSERT INTO feed_slates (id, user_id, arm, policy, served_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&slate.id)
@@ -350,7 +385,7 @@ impl Store {
         now: i64,
         mut value: impl FnMut(&Served, &Signal) -> (f64, f64),
     ) -> Result<Batch, FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             let mut tx = self.pool.begin().await?;
             let mut batch = Batch::default();
             for (at, signal) in signals.iter().enumerate() {
@@ -403,7 +438,7 @@ impl Store {
 
     /// Impressions after `seq`, oldest first.
     pub fn impressions_after(&self, seq: i64) -> Result<Vec<Served>, FeedError> {
-        let rows = self.runtime.block_on(async {
+        let rows = self.rt().block_on(async {
             sqlx::query(sqlx::AssertSqlSafe(format!("{SERVED} WHERE seq > ? ORDER BY seq")))
                 .bind(seq)
                 .fetch_all(&self.pool)
@@ -414,7 +449,7 @@ impl Store {
 
     /// Signals after `seq` with their impressions, oldest first.
     pub fn signals_after(&self, seq: i64) -> Result<Vec<Taken>, FeedError> {
-        let rows = self.runtime.block_on(async {
+        let rows = self.rt().block_on(async {
             sqlx::query(
                 "SELECT s.seq AS signal_seq, s.kind, s.reward AS signal_reward, i.seq, i.id, i.user_id, i.item_id, i.arm, i.position, i.examined, \
                  i.explored, i.served_at, i.profile, i.reward, i.completion \
@@ -437,7 +472,7 @@ impl Store {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, FeedError> {
-        Ok(self.runtime.block_on(async {
+        Ok(self.rt().block_on(async {
             sqlx::query_scalar("SELECT value FROM feed_settings WHERE key = ?")
                 .bind(key)
                 .fetch_optional(&self.pool)
@@ -446,26 +481,37 @@ impl Store {
     }
 
     pub fn put_setting(&self, key: &str, value: &str) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
-            sqlx::query("INSERT INTO feed_settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2")
+        self.rt().block_on(async {
+            sqlx::query(
+                "INSERT INTO feed_settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+            )
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+        })?;
+        Ok(())
+    }
+
+    pub fn delete_setting(&self, key: &str) -> Result<(), FeedError> {
+        self.rt().block_on(async {
+            sqlx::query("DELETE FROM feed_settings WHERE key = ?")
                 .bind(key)
-                .bind(value)
                 .execute(&self.pool)
                 .await
         })?;
         Ok(())
     }
 
-    pub fn delete_setting(&self, key: &str) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
-            sqlx::query("DELETE FROM feed_settings WHERE key = ?").bind(key).execute(&self.pool).await
-        })?;
-        Ok(())
-    }
-
     /// Saves arms' states with how far into the logs they reach.
-    pub fn save_snapshots(&self, states: &[(String, String)], impression_seq: i64, signal_seq: i64, now: i64) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
+    pub fn save_snapshots(
+        &self,
+        states: &[(String, String)],
+        impression_seq: i64,
+        signal_seq: i64,
+        now: i64,
+    ) -> Result<(), FeedError> {
+        self.rt().block_on(async {
             let mut tx = self.pool.begin().await?;
             for (arm, state) in states {
                 sqlx::query(
@@ -487,17 +533,26 @@ impl Store {
 
     /// Arm states and the log positions they were saved at.
     pub fn snapshots(&self) -> Result<Vec<(String, String, i64, i64)>, FeedError> {
-        let rows = self.runtime.block_on(async {
-            sqlx::query("SELECT arm, state, impression_seq, signal_seq FROM feed_snapshots").fetch_all(&self.pool).await
+        let rows = self.rt().block_on(async {
+            sqlx::query("SELECT arm, state, impression_seq, signal_seq FROM feed_snapshots")
+                .fetch_all(&self.pool)
+                .await
         })?;
         Ok(rows
             .iter()
-            .map(|r| (r.get("arm"), r.get("state"), r.get("impression_seq"), r.get("signal_seq")))
+            .map(|r| {
+                (
+                    r.get("arm"),
+                    r.get("state"),
+                    r.get("impression_seq"),
+                    r.get("signal_seq"),
+                )
+            })
             .collect())
     }
 
     pub fn count(&self, name: &str, by: i64) -> Result<(), FeedError> {
-        self.runtime.block_on(async {
+        self.rt().block_on(async {
             sqlx::query("INSERT INTO feed_counters (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + ?2")
                 .bind(name)
                 .bind(by)
@@ -508,25 +563,30 @@ impl Store {
     }
 
     pub fn counters(&self) -> Result<Vec<(String, i64)>, FeedError> {
-        Ok(self.runtime.block_on(async {
-            sqlx::query_as("SELECT name, value FROM feed_counters ORDER BY name").fetch_all(&self.pool).await
+        Ok(self.rt().block_on(async {
+            sqlx::query_as("SELECT name, value FROM feed_counters ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
         })?)
     }
 
     /// Slates served in all, and per item the slates it was in.
     pub fn slate_counts(&self) -> Result<(u64, Vec<(String, u64)>), FeedError> {
-        self.runtime.block_on(async {
-            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_slates").fetch_one(&self.pool).await?;
-            let per_item: Vec<(String, i64)> = sqlx::query_as("SELECT item_id, COUNT(DISTINCT slate_id) FROM feed_impressions GROUP BY item_id")
-                .fetch_all(&self.pool)
+        self.rt().block_on(async {
+            let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_slates")
+                .fetch_one(&self.pool)
                 .await?;
+            let per_item: Vec<(String, i64)> =
+                sqlx::query_as("SELECT item_id, COUNT(DISTINCT slate_id) FROM feed_impressions GROUP BY item_id")
+                    .fetch_all(&self.pool)
+                    .await?;
             Ok((total as u64, per_item.into_iter().map(|(i, n)| (i, n as u64)).collect()))
         })
     }
 
     /// What each impression of `arm` earned, for experiment metrics.
     pub fn arm_log(&self, arm: &str) -> Result<ArmLog, FeedError> {
-        let rows = self.runtime.block_on(async {
+        let rows = self.rt().block_on(async {
             sqlx::query(
                 "SELECT i.user_id, i.completion, it.duration_s, \
                  EXISTS(SELECT 1 FROM feed_signals s WHERE s.impression_id = i.id AND s.kind IN ('watch', 'complete', 'like', 'share', 'tweak')) AS engaged, \
@@ -556,15 +616,17 @@ impl Store {
 
     /// The arms that served anything.
     pub fn arms(&self) -> Result<Vec<String>, FeedError> {
-        Ok(self.runtime.block_on(async {
-            sqlx::query_scalar("SELECT DISTINCT arm FROM feed_impressions ORDER BY arm").fetch_all(&self.pool).await
+        Ok(self.rt().block_on(async {
+            sqlx::query_scalar("SELECT DISTINCT arm FROM feed_impressions ORDER BY arm")
+                .fetch_all(&self.pool)
+                .await
         })?)
     }
 
     /// Every impression with its propensity and reward (for `slate feed
     /// export`): one JSON object per line.
     pub fn export(&self) -> Result<Vec<serde_json::Value>, FeedError> {
-        let rows = self.runtime.block_on(async {
+        let rows = self.rt().block_on(async {
             sqlx::query("SELECT id, user_id, item_id, position, candidates, propensity, policy, arm, reward, served_at FROM feed_impressions ORDER BY seq")
                 .fetch_all(&self.pool)
                 .await

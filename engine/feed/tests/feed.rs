@@ -58,7 +58,10 @@ fn rejected_flagged_and_revoked_never_appear_and_throttled_keep_to_their_rate() 
     let f = fixture();
     let now = slate_feed::now();
     let key = IdentityKey::generate().unwrap();
-    let ada = f.registry.register("Ada", key.public(), &[("ada.jpg".into(), vec![1.0, 0.0])]).unwrap();
+    let ada = f
+        .registry
+        .register("Ada", key.public(), &[("ada.jpg".into(), vec![1.0, 0.0])])
+        .unwrap();
     let terms = Terms {
         grantee: "slate-feed".into(),
         channels: vec!["*".into()],
@@ -84,8 +87,22 @@ fn rejected_flagged_and_revoked_never_appear_and_throttled_keep_to_their_rate() 
     add(&mut feed, "throttled", 10, Provenance::Throttle, Consent::Clear, &[]);
     add(&mut feed, "rejected", 10, Provenance::Reject, Consent::Clear, &[]);
     add(&mut feed, "flagged", 10, Provenance::Trust, Consent::Flagged, &[]);
-    add(&mut feed, "cameo", 10, Provenance::Trust, Consent::Clear, &["ada-cameo"]);
-    add(&mut feed, "unknown-grant", 5, Provenance::Trust, Consent::Clear, &["no-such-grant"]);
+    add(
+        &mut feed,
+        "cameo",
+        10,
+        Provenance::Trust,
+        Consent::Clear,
+        &["ada-cameo"],
+    );
+    add(
+        &mut feed,
+        "unknown-grant",
+        5,
+        Provenance::Trust,
+        Consent::Clear,
+        &["no-such-grant"],
+    );
     // Make throttled items look great, so only the rate holds them back.
     let mut objective = feed.objective().clone();
     objective.throttle_rate = 0.1;
@@ -117,13 +134,23 @@ fn rejected_flagged_and_revoked_never_appear_and_throttled_keep_to_their_rate() 
         }
     }
     let count = |shown: &BTreeMap<String, usize>, kind: &str| -> usize {
-        shown.iter().filter(|(id, _)| kinds[id.as_str()] == kind).map(|(_, n)| n).sum()
+        shown
+            .iter()
+            .filter(|(id, _)| kinds[id.as_str()] == kind)
+            .map(|(_, n)| n)
+            .sum()
     };
-    println!("{:?}", ["trusted", "labelled", "throttled", "cameo"].map(|k| (k, count(&shown, k))));
+    println!(
+        "{:?}",
+        ["trusted", "labelled", "throttled", "cameo"].map(|k| (k, count(&shown, k)))
+    );
     for kind in ["rejected", "flagged", "unknown-grant"] {
         assert_eq!(count(&shown, kind), 0, "{kind} items were shown");
     }
-    assert!(count(&shown, "cameo") > 0, "cameo items are allowed while the grant is in force");
+    assert!(
+        count(&shown, "cameo") > 0,
+        "cameo items are allowed while the grant is in force"
+    );
     assert!(count(&shown, "throttled") > 0);
     for (id, n) in &shown {
         if kinds[id.as_str()] == "throttled" {
@@ -147,7 +174,14 @@ fn rejected_flagged_and_revoked_never_appear_and_throttled_keep_to_their_rate() 
 fn catalogue(feed: &mut Feed, n: usize, seed: u64) {
     let mut rng = Rng::new(seed);
     for i in 0..n {
-        feed.publish(item(&format!("item-{i}"), &mut rng, Provenance::Trust, Consent::Clear, &[])).unwrap();
+        feed.publish(item(
+            &format!("item-{i}"),
+            &mut rng,
+            Provenance::Trust,
+            Consent::Clear,
+            &[],
+        ))
+        .unwrap();
     }
 }
 
@@ -168,16 +202,43 @@ fn what_the_feed_learned_survives_a_restart_and_signals_count_once() {
             signal("e3", first, SignalKind::Like, None),
             signal("e2", first, SignalKind::Watch, Some(15.0)),
         ];
-        assert_eq!(feed.record(&batch).unwrap(), SignalsOut { accepted: 3, duplicates: 1 });
+        assert_eq!(
+            feed.record(&batch).unwrap(),
+            SignalsOut {
+                accepted: 3,
+                duplicates: 1
+            }
+        );
         // The whole batch again: nothing new.
-        assert_eq!(feed.record(&batch).unwrap(), SignalsOut { accepted: 0, duplicates: 4 });
+        assert_eq!(
+            feed.record(&batch).unwrap(),
+            SignalsOut {
+                accepted: 0,
+                duplicates: 4
+            }
+        );
         // A batch with one bad signal is refused whole, naming it.
-        let bad = [signal("e9", first, SignalKind::Like, None), signal("e10", "nope", SignalKind::Like, None)];
+        let bad = [
+            signal("e9", first, SignalKind::Like, None),
+            signal("e10", "nope", SignalKind::Like, None),
+        ];
         let error = feed.record(&bad).unwrap_err();
         assert_eq!(error.field(), Some("signals[1].impression"), "{error}");
-        assert_eq!(feed.record(&[signal("e9", first, SignalKind::Like, None)]).unwrap().accepted, 1);
+        assert_eq!(
+            feed.record(&[signal("e9", first, SignalKind::Like, None)])
+                .unwrap()
+                .accepted,
+            1
+        );
         report_before = serde_json::to_value(feed.report().unwrap()).unwrap();
-        feed.set_steering("ada", Steering { less_tags: vec!["tag-1".into()], ..Steering::default() }).unwrap();
+        feed.set_steering(
+            "ada",
+            Steering {
+                less_tags: vec!["tag-1".into()],
+                ..Steering::default()
+            },
+        )
+        .unwrap();
     }
     // Reopened: the steering, the counts and the reward model are back.
     let feed = Feed::open(&f.path, f.registry.clone()).unwrap();
@@ -185,7 +246,10 @@ fn what_the_feed_learned_survives_a_restart_and_signals_count_once() {
     assert_eq!(serde_json::to_value(feed.report().unwrap()).unwrap(), report_before);
     let exported = feed.export().unwrap();
     assert_eq!(exported.len(), served.len());
-    let first = exported.iter().find(|e| e["impression"] == served[0].impression.as_str()).unwrap();
+    let first = exported
+        .iter()
+        .find(|e| e["impression"] == served[0].impression.as_str())
+        .unwrap();
     // watch 15 of 30 s (0.5 x 1.0) + two likes (2 x 0.5).
     assert!((first["reward"].as_f64().unwrap() - 1.5).abs() < 1e-9, "{first}");
     assert_eq!(feed.stats().unwrap()["slates"], 1);
@@ -197,7 +261,11 @@ fn the_model_is_the_same_after_a_restart_with_or_without_a_snapshot() {
     let state = |feed: &Feed| {
         let mut policy = feed.policy("default").unwrap().clone();
         let probe: Vec<f64> = (0..64).map(|i| ((i * 7) % 5) as f64 - 2.0).collect();
-        (policy.model.theta().to_vec(), policy.model.width(&probe), policy.model.count)
+        (
+            policy.model.theta().to_vec(),
+            policy.model.width(&probe),
+            policy.model.count,
+        )
     };
     let before;
     {
@@ -209,7 +277,14 @@ fn the_model_is_the_same_after_a_restart_with_or_without_a_snapshot() {
                 .items
                 .iter()
                 .filter(|r| r.item.ends_with('7') || r.item.ends_with('3') || r.position == 0)
-                .map(|r| signal(&format!("c-{}", r.impression), &r.impression, SignalKind::Complete, None))
+                .map(|r| {
+                    signal(
+                        &format!("c-{}", r.impression),
+                        &r.impression,
+                        SignalKind::Complete,
+                        None,
+                    )
+                })
                 .collect();
             if !signals.is_empty() {
                 feed.record(&signals).unwrap();
@@ -230,8 +305,17 @@ fn the_model_is_the_same_after_a_restart_with_or_without_a_snapshot() {
     same(&state(&Feed::open(&f.path, f.registry.clone()).unwrap()), &before);
     // Without the snapshot, the logs alone rebuild it.
     let sql = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); n = c.execute('DELETE FROM feed_snapshots').rowcount; c.commit(); print(n)";
-    let output = std::process::Command::new("python3").args(["-c", sql]).arg(&f.path).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "1", "{}", String::from_utf8_lossy(&output.stderr));
+    let output = std::process::Command::new("python3")
+        .args(["-c", sql])
+        .arg(&f.path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     same(&state(&Feed::open(&f.path, f.registry.clone()).unwrap()), &before);
 }
 
@@ -243,8 +327,16 @@ fn experiments_split_users_stably_and_report_per_arm() {
     feed.set_experiment(Some(Experiment {
         name: "bandit-vs-popular".into(),
         arms: vec![
-            Arm { name: "linucb".into(), policy: policy::Kind::Linucb, weight: 1.0 },
-            Arm { name: "popular".into(), policy: policy::Kind::Popularity, weight: 1.0 },
+            Arm {
+                name: "linucb".into(),
+                policy: policy::Kind::Linucb,
+                weight: 1.0,
+            },
+            Arm {
+                name: "popular".into(),
+                policy: policy::Kind::Popularity,
+                weight: 1.0,
+            },
         ],
         holdout: 0.2,
     }))
@@ -259,9 +351,19 @@ fn experiments_split_users_stably_and_report_per_arm() {
             .iter()
             .map(|r| {
                 if rng.chance(0.3) {
-                    signal(&format!("w-{}", r.impression), &r.impression, SignalKind::Watch, Some(20.0))
+                    signal(
+                        &format!("w-{}", r.impression),
+                        &r.impression,
+                        SignalKind::Watch,
+                        Some(20.0),
+                    )
                 } else {
-                    signal(&format!("s-{}", r.impression), &r.impression, SignalKind::Skip, Some(2.0))
+                    signal(
+                        &format!("s-{}", r.impression),
+                        &r.impression,
+                        SignalKind::Skip,
+                        Some(2.0),
+                    )
                 }
             })
             .collect();
@@ -276,7 +378,10 @@ fn experiments_split_users_stably_and_report_per_arm() {
         assert!((arm.ctr.value + arm.skip_rate.value - 1.0).abs() < 1e-9);
         assert!(arm.ctr.value > 0.15 && arm.ctr.value < 0.45, "{arm:?}");
         // 20 s watched when engaged, 2 s before a skip.
-        assert!((arm.watch_s.value - (2.0 + 18.0 * arm.ctr.value)).abs() < 1e-6, "{arm:?}");
+        assert!(
+            (arm.watch_s.value - (2.0 + 18.0 * arm.ctr.value)).abs() < 1e-6,
+            "{arm:?}"
+        );
     }
     assert_eq!(report.iter().map(|r| r.users).sum::<usize>(), 60);
 }
@@ -311,9 +416,14 @@ fn ranker_plugins_rescore_within_their_deadline_and_fail_open() {
     for (name, body) in [
         ("spin.lua", "function rescore(request) while true do end end"),
         ("boom.lua", "function rescore(request) error('house rules broke') end"),
-        ("liar.lua", "function rescore(request) return { ['not-a-candidate'] = 1 } end"),
+        (
+            "liar.lua",
+            "function rescore(request) return { ['not-a-candidate'] = 1 } end",
+        ),
     ] {
-        feed.add_rescorer(Box::new(LuaRanker::load(&script(name, body), Duration::from_millis(200)).unwrap()));
+        feed.add_rescorer(Box::new(
+            LuaRanker::load(&script(name, body), Duration::from_millis(200)).unwrap(),
+        ));
     }
     let plain = feed.rank("bo", 5).unwrap();
     assert!(plain.items.iter().all(|r| r.terms.iter().all(|t| t.term != "plugin")));
@@ -326,7 +436,9 @@ fn ranker_plugins_rescore_within_their_deadline_and_fail_open() {
     let wasm = plugins().join("house_rules.wasm");
     let config = r#"{"bury_tags": ["tag-2"], "boost_creators": {"creator-3": 0.5}}"#;
     let mut feed = Feed::open(&f.path, f.registry.clone()).unwrap();
-    feed.add_rescorer(Box::new(WasmRanker::load(&wasm, config, Duration::from_millis(200)).unwrap()));
+    feed.add_rescorer(Box::new(
+        WasmRanker::load(&wasm, config, Duration::from_millis(200)).unwrap(),
+    ));
     let out = feed.rank("cy", 5).unwrap();
     let creators: BTreeMap<String, (String, String)> = feed
         .items()
@@ -336,11 +448,19 @@ fn ranker_plugins_rescore_within_their_deadline_and_fail_open() {
         let (creator, tag) = &creators[&ranked.item];
         assert_ne!(tag, "tag-2", "a buried tag was served: {ranked:?}");
         if creator == "creator-3" {
-            assert!(ranked.terms.iter().any(|t| t.term == "plugin" && (t.value - 0.5).abs() < 1e-9), "{ranked:?}");
+            assert!(
+                ranked
+                    .terms
+                    .iter()
+                    .any(|t| t.term == "plugin" && (t.value - 0.5).abs() < 1e-9),
+                "{ranked:?}"
+            );
         }
     }
     assert!(out.items.iter().any(|r| creators[&r.item].0 == "creator-3"));
     // A plugin of another world is refused when loaded.
-    let wrong = WasmRanker::load(&plugins().join("gain.wasm"), "", Duration::from_millis(200)).err().unwrap();
+    let wrong = WasmRanker::load(&plugins().join("gain.wasm"), "", Duration::from_millis(200))
+        .err()
+        .unwrap();
     assert!(wrong.contains("ranker"), "{wrong}");
 }

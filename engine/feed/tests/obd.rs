@@ -33,7 +33,12 @@ snips = sum(wi * ci for wi, ci in zip(w, c)) / sum(w)
 random = [float(r["click"]) for r in csv.DictReader(open(sys.argv[2]))]
 print(repr(ips), repr(snips), repr(sum(random) / len(random)), items)
 "#;
-    let output = Command::new("python3").args(["-c", script]).arg(&bts).arg(&random).output().unwrap();
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(&bts)
+        .arg(&random)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
     let numbers: Vec<f64> = text.split_whitespace().map(|v| v.parse().unwrap()).collect();
@@ -43,15 +48,31 @@ print(repr(ips), repr(snips), repr(sum(random) / len(random)), items)
         "uniform from BTS logs: IPS {:.6} [{:.6}, {:.6}], SNIPS {:.6}; random logs' CTR {on_policy:.6}",
         report.ips.value, report.ips.low, report.ips.high, report.snips.value
     );
-    assert!((report.ips.value - ips).abs() <= 1e-12 * ips.abs().max(1e-9), "{} vs {ips}", report.ips.value);
-    assert!((report.snips.value - snips).abs() <= 1e-12 * snips.abs().max(1e-9), "{} vs {snips}", report.snips.value);
+    assert!(
+        (report.ips.value - ips).abs() <= 1e-12 * ips.abs().max(1e-9),
+        "{} vs {ips}",
+        report.ips.value
+    );
+    assert!(
+        (report.snips.value - snips).abs() <= 1e-12 * snips.abs().max(1e-9),
+        "{} vs {snips}",
+        report.snips.value
+    );
     // The random logs' CTR is what the estimates estimate: it lies in
     // their 95% intervals.
     let on_random = read_obd(&random).unwrap();
     let ctr = on_random.iter().map(|r| r.click).sum::<f64>() / on_random.len() as f64;
     assert!((ctr - on_policy).abs() < 1e-15);
-    assert!(report.ips.low <= ctr && ctr <= report.ips.high, "{ctr} outside IPS {:?}", report.ips);
-    assert!(report.snips.low <= ctr && ctr <= report.snips.high, "{ctr} outside SNIPS {:?}", report.snips);
+    assert!(
+        report.ips.low <= ctr && ctr <= report.ips.high,
+        "{ctr} outside IPS {:?}",
+        report.ips
+    );
+    assert!(
+        report.snips.low <= ctr && ctr <= report.snips.high,
+        "{ctr} outside SNIPS {:?}",
+        report.snips
+    );
     // On the random logs themselves, uniform is on-policy: weights are 1.
     let own = evaluate(&obd_rounds(&on_random), Target::Uniform);
     assert!((own.ips.value - ctr).abs() < 1e-12 && (own.mean_weight - 1.0).abs() < 1e-12);

@@ -72,11 +72,26 @@ fn ips_snips_and_dr_land_within_5_percent_of_the_true_values() {
         let truth = report.truth.unwrap();
         println!(
             "{:<14} truth {:.4}  IPS {:.4}  SNIPS {:.4}  DR {:.4}  (logged {:.4}, mean weight {:.3})",
-            report.target, truth, report.ips.value, report.snips.value, report.dr.value, report.logged.value, report.mean_weight
+            report.target,
+            truth,
+            report.ips.value,
+            report.snips.value,
+            report.dr.value,
+            report.logged.value,
+            report.mean_weight
         );
-        for (name, value) in [("IPS", report.ips.value), ("SNIPS", report.snips.value), ("DR", report.dr.value)] {
+        for (name, value) in [
+            ("IPS", report.ips.value),
+            ("SNIPS", report.snips.value),
+            ("DR", report.dr.value),
+        ] {
             let error = (value - truth).abs() / truth;
-            assert!(error <= 0.05, "{name} of {}: {value:.4} vs true {truth:.4} ({:.1}%)", report.target, error * 100.0);
+            assert!(
+                error <= 0.05,
+                "{name} of {}: {value:.4} vs true {truth:.4} ({:.1}%)",
+                report.target,
+                error * 100.0
+            );
         }
     }
 }

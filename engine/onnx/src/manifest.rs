@@ -220,12 +220,19 @@ pub fn dataset(name: &str) -> Result<(PathBuf, String), OnnxError> {
     pinned_file(&PARSED.dataset, name, "csv")
 }
 
-fn pinned_file(table: &BTreeMap<String, VocabEntry>, name: &str, extension: &str) -> Result<(PathBuf, String), OnnxError> {
+fn pinned_file(
+    table: &BTreeMap<String, VocabEntry>,
+    name: &str,
+    extension: &str,
+) -> Result<(PathBuf, String), OnnxError> {
     let entry = table.get(name).ok_or_else(|| OnnxError::UnknownModel {
         name: name.to_owned(),
         known: table.keys().cloned().collect::<Vec<_>>().join(", "),
     })?;
-    let path = models_dir().join(format!("{name}-{}.{extension}", &entry.sha256[..12.min(entry.sha256.len())]));
+    let path = models_dir().join(format!(
+        "{name}-{}.{extension}",
+        &entry.sha256[..12.min(entry.sha256.len())]
+    ));
     Ok((path, entry.sha256.clone()))
 }
 

@@ -81,8 +81,24 @@ pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
     Ok(value)
 }
 
+/// Parses a query string strictly, naming the parameter that is wrong;
+/// `usage` shows what the query should look like.
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: Option<&str>, usage: &str) -> Result<T, ApiError> {
+    let pairs = form_urlencoded::parse(query.unwrap_or("").as_bytes());
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        let field = if path != "." {
+            path
+        } else {
+            quoted(&message).unwrap_or_else(|| "query".into())
+        };
+        ApiError::bad(&field, format!("{message} (the query is {usage})"))
+    })
+}
+
 /// The field serde names in "missing field `x`" or "unknown field `x`".
-pub(crate) fn quoted(message: &str) -> Option<String> {
+fn quoted(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
     let end = start + message[start..].find('`')?;
     Some(message[start..end].to_owned())

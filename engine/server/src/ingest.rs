@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use slate_ingest::{Clip, MEDIA, Sidecar};
 use tokio::io::AsyncWriteExt;
 
-use crate::error::quoted;
+use crate::error::parse_query;
 use crate::{ApiError, App};
 
 /// Where uploads go, and how big one may be.
@@ -71,11 +71,7 @@ async fn upload(
     let inbox = inbox(&app)?;
     let Path(name) = name.map_err(|e| ApiError::bad("name", format!("the clip's name does not read: {e}")))?;
     check_name(&name)?;
-    let query: Query = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| {
-        let message = e.to_string();
-        let field = quoted(&message).unwrap_or_else(|| "query".into());
-        ApiError::bad(&field, format!("{message} (the query is ?shot=&prompt=&model=)"))
-    })?;
+    let query: Query = parse_query(query.as_deref(), "?shot=&prompt=&model=")?;
     let sidecar = Sidecar {
         shot: query.shot,
         prompt: query.prompt,

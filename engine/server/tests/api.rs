@@ -25,7 +25,12 @@ impl Api {
     fn new() -> Api {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("consent.sqlite");
-        let app = router(Registry::open(&path).unwrap(), Token::new(TOKEN), None);
+        let app = router(
+            std::sync::Arc::new(Registry::open(&path).unwrap()),
+            Token::new(TOKEN),
+            None,
+            None,
+        );
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         Api {
             app,

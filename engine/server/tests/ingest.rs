@@ -35,7 +35,7 @@ impl Api {
         });
         let registry = Registry::open(&dir.path().join("consent.sqlite")).unwrap();
         Api {
-            app: router(registry, Token::new(TOKEN), uploads),
+            app: router(std::sync::Arc::new(registry), Token::new(TOKEN), uploads, None),
             runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
             inbox,
             _dir: dir,

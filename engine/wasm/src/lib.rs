@@ -33,7 +33,5 @@ mod state;
 pub use error::{Fault, LoadError};
 pub use host::{Host, Origin, hash_of};
 pub use plugin::{Description, PixelFormat, Plugin, SampleFormat, World};
-pub use stage::{
-    AudioInfo, Decision, FrameInfo, Limits, RankCandidate, RankField, RankValue, Ranked, Stage, Verdict,
-};
+pub use stage::{AudioInfo, Decision, FrameInfo, Limits, RankCandidate, RankField, RankValue, Ranked, Stage, Verdict};
 pub use state::Event;

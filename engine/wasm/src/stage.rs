@@ -14,7 +14,9 @@ use crate::host::TICK;
 use crate::plugin::{Bindings, Plugin, World};
 use crate::state::{Event, State};
 
-pub use wit::{AudioInfo, Candidate as RankCandidate, Decision, Field as RankField, FrameInfo, Ranked, Value as RankValue, Verdict};
+pub use wit::{
+    AudioInfo, Candidate as RankCandidate, Decision, Field as RankField, FrameInfo, Ranked, Value as RankValue, Verdict,
+};
 
 /// What one plugin instance may use.
 #[derive(Debug, Clone, PartialEq)]

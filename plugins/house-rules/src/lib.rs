@@ -24,11 +24,21 @@ struct HouseRules {
 const KEYS: &str = "boost_creators, boost_tags, bury_tags, max_per_creator";
 
 fn weights(key: &str, value: &serde_json::Value) -> Result<BTreeMap<String, f64>, PluginError> {
-    let bad = || PluginError::BadConfig(format!("`{key}` must map names to numbers, e.g. {{\"{key}\": {{\"name\": 0.5}}}}"));
+    let bad = || {
+        PluginError::BadConfig(format!(
+            "`{key}` must map names to numbers, e.g. {{\"{key}\": {{\"name\": 0.5}}}}"
+        ))
+    };
     let object = value.as_object().ok_or_else(bad)?;
     object
         .iter()
-        .map(|(name, weight)| weight.as_f64().filter(|w| w.is_finite()).map(|w| (name.clone(), w)).ok_or_else(bad))
+        .map(|(name, weight)| {
+            weight
+                .as_f64()
+                .filter(|w| w.is_finite())
+                .map(|w| (name.clone(), w))
+                .ok_or_else(bad)
+        })
         .collect()
 }
 
@@ -62,7 +72,9 @@ impl Ranker for HouseRules {
         }
         let config: serde_json::Value =
             serde_json::from_str(config).map_err(|e| PluginError::BadConfig(format!("not JSON ({e})")))?;
-        let object = config.as_object().ok_or_else(|| PluginError::BadConfig("must be a JSON object".into()))?;
+        let object = config
+            .as_object()
+            .ok_or_else(|| PluginError::BadConfig("must be a JSON object".into()))?;
         for (key, value) in object {
             match key.as_str() {
                 "boost_creators" => rules.boost_creators = weights(key, value)?,
@@ -74,15 +86,16 @@ impl Ranker for HouseRules {
                         .ok_or_else(|| PluginError::BadConfig("`bury_tags` must be a list of tags".into()))?
                 }
                 "max_per_creator" => {
-                    rules.max_per_creator = Some(
-                        value
-                            .as_u64()
-                            .filter(|n| *n > 0)
-                            .ok_or_else(|| PluginError::BadConfig("`max_per_creator` must be a positive integer".into()))?
-                            as usize,
-                    )
+                    rules.max_per_creator =
+                        Some(value.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                            PluginError::BadConfig("`max_per_creator` must be a positive integer".into())
+                        })? as usize)
                 }
-                other => return Err(PluginError::BadConfig(format!("unknown key `{other}`; the keys are {KEYS}"))),
+                other => {
+                    return Err(PluginError::BadConfig(format!(
+                        "unknown key `{other}`; the keys are {KEYS}"
+                    )));
+                }
             }
         }
         Ok(rules)

@@ -87,15 +87,20 @@ world_of_v0_1!(
     "slate_plugin_sdk::provenance_policy"
 );
 
-world_of_v0_1!(ranker, "slate:plugin/ranker@0.1.0", "export_ranker", "slate_plugin_sdk::ranker");
+world_of_v0_1!(
+    ranker,
+    "slate:plugin/ranker@0.1.0",
+    "export_ranker",
+    "slate_plugin_sdk::ranker"
+);
 
 use video_filter::slate::plugin as wit;
 
 /// Everything a plugin file needs.
 pub mod prelude {
     pub use crate::wit::types::{
-        AudioInfo, Bbox, Candidate, Decision, Description, Field, FrameInfo, Metadata, Object, PixelFormat, PluginError,
-        Ranked, Relation, RelationKind, SampleFormat, Value, Verdict, WorldKind,
+        AudioInfo, Bbox, Candidate, Decision, Description, Field, FrameInfo, Metadata, Object, PixelFormat,
+        PluginError, Ranked, Relation, RelationKind, SampleFormat, Value, Verdict, WorldKind,
     };
     pub use crate::{
         Analyzer, AudioFilter, Generator, ProvenancePolicy, Ranker, VideoFilter, clock, describe_analyzer,
