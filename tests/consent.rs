@@ -225,7 +225,6 @@ fn bad_input_names_what_is_wrong() {
 
 #[test]
 fn slate_serve_answers_on_loopback_behind_its_token() {
-    use std::io::BufRead;
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let output = slate_with_data(dir, &dir.join("data"))
@@ -236,38 +235,19 @@ fn slate_serve_answers_on_loopback_behind_its_token() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("not a loopback address"), "{stderr}");
 
-    let mut server = slate_with_data(dir, &dir.join("data"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let address = started["listening"].as_str().unwrap().to_owned();
-    let token_file = std::path::PathBuf::from(started["token_file"].as_str().unwrap());
-    let token = std::fs::read_to_string(&token_file).unwrap();
+    let server =
+        serve(slate_with_data(dir, &dir.join("data")).args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite"]));
+    let (address, token) = (&server.address, &server.token);
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
-        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(&server.token_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
 
-    let (status, reply) = http(&address, "GET", "/v1/consent/identities", None, b"");
+    let (status, reply) = http(address, "GET", "/v1/consent/identities", None, b"");
     assert_eq!((status, reply["field"].as_str()), (401, Some("authorization")));
-    let (status, reply) = http(&address, "GET", "/v1/consent/identities", Some(token.trim()), b"");
+    let (status, reply) = http(address, "GET", "/v1/consent/identities", Some(token), b"");
     assert_eq!((status, reply), (200, serde_json::json!([])));
-    let (status, reply) = http(
-        &address,
-        "POST",
-        "/v1/consent/grants",
-        Some(token.trim()),
-        b"{\"body\": 3}",
-    );
+    let (status, reply) = http(address, "POST", "/v1/consent/grants", Some(token), b"{\"body\": 3}");
     assert_eq!((status, reply["field"].as_str()), (400, Some("body")), "{reply}");
-    server.kill().unwrap();
-    server.wait().unwrap();
 }

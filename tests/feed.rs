@@ -4,7 +4,6 @@
 //! Dataset with its JSON and PNG; the simulator; and `slate serve`
 //! serving the feed with a Lua ranker over HTTP.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -230,30 +229,17 @@ fn slate_serve_serves_the_feed_with_a_lua_ranker() {
         "function rescore(request)\n  return { ['clip-5'] = 100 }\nend\n",
     )
     .unwrap();
-    let mut server = slate_with_data(dir, &dir.join("data"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            "feed.sqlite",
-            "--ranker",
-            "editorial.lua",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).unwrap();
-    let address = started["listening"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(started["token_file"].as_str().unwrap()).unwrap();
-    let token = Some(token.trim());
-
-    let (status, slate) = http(&address, "GET", "/v1/feed?user=ada&n=3", token, b"");
+    let server = serve(slate_with_data(dir, &dir.join("data")).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        "feed.sqlite",
+        "--ranker",
+        "editorial.lua",
+    ]));
+    let (address, token) = (&server.address, Some(server.token.as_str()));
+    let (status, slate) = http(address, "GET", "/v1/feed?user=ada&n=3", token, b"");
     assert_eq!(status, 200, "{slate}");
     // The editorial boost: first, unless the exploration floor's uniform
     // pick took that place; in the slate, with its term, either way.
@@ -273,10 +259,10 @@ fn slate_serve_serves_the_feed_with_a_lua_ranker() {
     );
     let impression = boosted["impression"].as_str().unwrap();
     let batch = json!({ "signals": [{ "event": "s1", "impression": impression, "kind": "share" }] }).to_string();
-    let (status, taken) = http(&address, "POST", "/v1/feed/signals", token, batch.as_bytes());
+    let (status, taken) = http(address, "POST", "/v1/feed/signals", token, batch.as_bytes());
     assert_eq!((status, taken), (200, json!({ "accepted": 1, "duplicates": 0 })));
     let (status, reply) = http(
-        &address,
+        address,
         "POST",
         "/v1/feed/signals",
         token,
@@ -287,25 +273,21 @@ fn slate_serve_serves_the_feed_with_a_lua_ranker() {
         (400, Some("signals[0].event")),
         "{reply}"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
 
-    let (code, _, _, stderr) = {
-        let output = slate_with_data(dir, &dir.join("data"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--db",
-                "feed.sqlite",
-                "--ranker",
-                "rules.txt",
-            ])
-            .output()
-            .unwrap();
-        let (stdout, stderr) = texts(&output);
-        (output.status.code(), Value::Null, stdout, stderr)
-    };
-    assert_eq!(code, Some(2));
+    let output = slate_with_data(dir, &dir.join("data"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            "feed.sqlite",
+            "--ranker",
+            "rules.txt",
+        ])
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&output);
+    assert_eq!(output.status.code(), Some(2));
     assert!(stderr.contains("--ranker") && stderr.contains("rules.txt"), "{stderr}");
 }

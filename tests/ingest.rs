@@ -198,24 +198,15 @@ fn a_bad_sidecar_is_refused_by_name_and_the_rest_goes_on() {
 /// while `slate ingest` watches that folder: the jump is flagged.
 #[test]
 fn clips_uploaded_over_http_are_ingested_and_the_jump_is_flagged() {
-    use std::io::BufRead;
     let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let (inbox, out, data) = folders(dir);
-    let mut server = slate_with_data(dir, &data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite", "--ingest-dir"])
-        .arg(&inbox)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let address = started["listening"].as_str().unwrap().to_owned();
-    let token = std::fs::read_to_string(data.join("api-token")).unwrap();
+    let server = serve(
+        slate_with_data(dir, &data)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", "r.sqlite", "--ingest-dir"])
+            .arg(&inbox),
+    );
+    let (address, token) = (&server.address, &server.token);
     let watcher = ingest(dir, &data, &inbox, &out)
         .args(["--clips", "2", "--for", "300s"])
         .stdout(Stdio::piped())
@@ -229,21 +220,20 @@ fn clips_uploaded_over_http_are_ingested_and_the_jump_is_flagged() {
     for (name, shot) in [("a.mp4", "s1"), ("b.mp4", "s2")] {
         let bytes = std::fs::read(made.join(name)).unwrap();
         let path = format!("/v1/ingest/clips/{name}?shot={shot}&prompt=test%20card&model=ffmpeg-testsrc2");
-        let (status, reply) = http(&address, "PUT", &path, Some(token.trim()), &bytes);
+        let (status, reply) = http(address, "PUT", &path, Some(token), &bytes);
         assert_eq!(status, 201, "{reply}");
         assert_eq!(reply["sidecar"]["model"], "ffmpeg-testsrc2");
     }
     let (status, reply) = http(
-        &address,
+        address,
         "PUT",
         "/v1/ingest/clips/a.mp4?shot=s1&model=m",
-        Some(token.trim()),
+        Some(token),
         b"again",
     );
     assert_eq!((status, reply["field"].as_str()), (409, Some("name")), "{reply}");
     let output = watcher.wait_with_output().expect("slate ingest ends after two clips");
-    interrupt(&server);
-    let _ = server.wait();
+    drop(server);
     let (_, stderr) = texts(&output);
     assert!(output.status.success(), "{stderr}");
     let report = report(&out).expect("a report");

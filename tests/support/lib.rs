@@ -216,3 +216,41 @@ pub fn http(address: &str, method: &str, path: &str, token: Option<&str>, body: 
     let json = reply.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(json).unwrap_or_default())
 }
+
+/// A running `slate serve`: killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub address: String,
+    pub token: String,
+    pub token_file: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `command` (a `slate serve --listen 127.0.0.1:0 ...`) and reads
+/// the address and token file it prints first.
+pub fn serve(command: &mut Command) -> Server {
+    use std::io::BufRead;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("slate serve starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    let token_file = PathBuf::from(started["token_file"].as_str().unwrap());
+    Server {
+        child,
+        address: started["listening"].as_str().unwrap().to_owned(),
+        token: std::fs::read_to_string(&token_file).unwrap().trim().to_owned(),
+        token_file,
+    }
+}

@@ -10,11 +10,13 @@
 //! SQLite file (migrations in `migrations/`), through sqlx, which also
 //! speaks Postgres for a shared store later.
 
+mod database;
 mod error;
 mod keys;
 mod model;
 mod store;
 
+pub use database::Database;
 pub use error::ConsentError;
 pub use keys::IdentityKey;
 pub use model::{

@@ -1,13 +1,12 @@
-//! The registry in one SQLite file, through sqlx (blocking calls over a
-//! small runtime of its own, for elements and the CLI alike).
+//! The registry in one SQLite file, through sqlx (blocking calls, for
+//! elements and the CLI alike: [`Database`]).
 
 use std::path::Path;
-use std::str::FromStr;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::database::Database;
 use crate::error::{ConsentError, invalid};
 use crate::model::{
     AuditEntry, GRANT_KIND, Grant, GrantRecord, Identity, REVOCATION_KIND, Request, Revocation, Signed, Terms, Verdict,
@@ -18,10 +17,7 @@ use crate::model::{
 const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_registry.sql")];
 
 pub struct Registry {
-    pool: SqlitePool,
-    /// Always Some until drop, which shuts it down without blocking (a
-    /// server may drop this on an async thread).
-    runtime: Option<tokio::runtime::Runtime>,
+    db: Database,
 }
 
 impl std::fmt::Debug for Registry {
@@ -54,19 +50,7 @@ pub struct Context<'a> {
     pub frames: &'a str,
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 impl Registry {
-    fn rt(&self) -> &tokio::runtime::Runtime {
-        self.runtime.as_ref().expect("the runtime lives until drop")
-    }
-
     /// Opens (making it if need be) the registry file and brings its schema
     /// up to date.
     pub fn open(path: &Path) -> Result<Registry, ConsentError> {
@@ -74,35 +58,20 @@ impl Registry {
             path: path.to_owned(),
             why,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| fail(e.to_string()))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // With WAL, a commit survives a crash of the process; a power
-            // cut may lose the last ones, never the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true);
-        let pool = runtime
-            .block_on(SqlitePoolOptions::new().max_connections(4).connect_with(options))
-            .map_err(|e| fail(e.to_string()))?;
         let registry = Registry {
-            pool,
-            runtime: Some(runtime),
+            db: Database::open(path, 4).map_err(fail)?,
         };
         registry.migrate().map_err(|e| fail(e.to_string()))?;
         Ok(registry)
     }
 
     fn migrate(&self) -> Result<(), ConsentError> {
-        self.rt().block_on(async {
-            let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await?;
+        self.db.block_on(async {
+            let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                .fetch_one(self.db.pool())
+                .await?;
             for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.db.pool().begin().await?;
                 sqlx::raw_sql(*sql).execute(&mut *tx).await?;
                 // A number made here, not input.
                 let version = sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", index + 1));
@@ -137,8 +106,8 @@ impl Registry {
         }
         let id = format!("id-{}", &hex(&public_key)[..16]);
         let now = crate::now();
-        self.rt().block_on(async {
-            let mut tx = self.pool.begin().await?;
+        self.db.block_on(async {
+            let mut tx = self.db.pool().begin().await?;
             sqlx::query("INSERT INTO identities (id, name, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&id)
                 .bind(name)
@@ -181,24 +150,24 @@ impl Registry {
     /// Changes whenever a person or a reference face is added: a gate
     /// holding the faces in memory reloads them when it changes.
     pub fn faces_version(&self) -> Result<(i64, i64), ConsentError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             Ok(sqlx::query_as(
                 "SELECT (SELECT count(*) FROM identities), (SELECT coalesce(max(rowid), 0) FROM embeddings)",
             )
-            .fetch_one(&self.pool)
+            .fetch_one(self.db.pool())
             .await?)
         })
     }
 
     /// One identity (`only`) or all, with their embeddings.
     fn load_identities(&self, only: Option<&str>) -> Result<Vec<Identity>, ConsentError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             let rows = sqlx::query(
                 "SELECT id, name, public_key, created_at, updated_at FROM identities \
                  WHERE ?1 IS NULL OR id = ?1 ORDER BY id",
             )
             .bind(only)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await?;
             let mut identities = Vec::new();
             for row in rows {
@@ -207,7 +176,7 @@ impl Registry {
                 let vectors: Vec<Vec<u8>> =
                     sqlx::query_scalar("SELECT vector FROM embeddings WHERE identity_id = ? ORDER BY rowid")
                         .bind(&id)
-                        .fetch_all(&self.pool)
+                        .fetch_all(self.db.pool())
                         .await?;
                 identities.push(Identity {
                     name: row.get("name"),
@@ -263,7 +232,7 @@ impl Registry {
             return Err(ConsentError::Revoked { id: grant.id, at });
         }
         let signature = signed.signature_bytes()?;
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO grants (id, identity_id, grantee, valid_from, valid_until, body, signature, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -276,7 +245,7 @@ impl Registry {
             .bind(&signed.body)
             .bind(&signature[..])
             .bind(crate::now())
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
             .map_err(|e| match e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => ConsentError::Duplicate(grant.id.clone()),
@@ -289,10 +258,10 @@ impl Registry {
     /// Fails with `UnknownIdentity` unless `id` is registered (without
     /// loading its embeddings).
     fn require_identity(&self, id: &str) -> Result<(), ConsentError> {
-        let known: Option<i64> = self.rt().block_on(async {
+        let known: Option<i64> = self.db.block_on(async {
             sqlx::query_scalar("SELECT 1 FROM identities WHERE id = ?")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await
         })?;
         known
@@ -313,12 +282,12 @@ impl Registry {
     /// Every grant's window and revocation: what a feed needs to hold back
     /// media that relies on a grant no longer in force.
     pub fn grant_windows(&self) -> Result<Vec<GrantWindow>, ConsentError> {
-        let rows: Vec<(String, i64, i64, Option<i64>)> = self.rt().block_on(async {
+        let rows: Vec<(String, i64, i64, Option<i64>)> = self.db.block_on(async {
             sqlx::query_as(
                 "SELECT g.id, g.valid_from, g.valid_until, r.revoked_at \
                  FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id",
             )
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await
         })?;
         Ok(rows
@@ -335,9 +304,9 @@ impl Registry {
     /// Changes whenever a grant or a revocation is added: a cheap way to
     /// know whether [`Registry::grant_windows`] must be read again.
     pub fn grants_version(&self) -> Result<(i64, i64), ConsentError> {
-        Ok(self.rt().block_on(async {
+        Ok(self.db.block_on(async {
             sqlx::query_as("SELECT (SELECT COUNT(*) FROM grants), (SELECT COUNT(*) FROM revocations)")
-                .fetch_one(&self.pool)
+                .fetch_one(self.db.pool())
                 .await
         })?)
     }
@@ -345,14 +314,14 @@ impl Registry {
     /// An identity's grants (to `grantee` only, if given), in the order
     /// they start, each with when it was revoked, if it was.
     fn load_grants(&self, identity: &str, grantee: Option<&str>) -> Result<Vec<(Grant, Option<i64>)>, ConsentError> {
-        let rows: Vec<(String, String, Option<i64>)> = self.rt().block_on(async {
+        let rows: Vec<(String, String, Option<i64>)> = self.db.block_on(async {
             sqlx::query_as(
                 "SELECT g.id, g.body, r.revoked_at FROM grants g LEFT JOIN revocations r ON r.grant_id = g.id \
                  WHERE g.identity_id = ?1 AND (?2 IS NULL OR g.grantee = ?2) ORDER BY g.valid_from, g.id",
             )
             .bind(identity)
             .bind(grantee)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await
         })?;
         rows.into_iter()
@@ -364,11 +333,11 @@ impl Registry {
     }
 
     fn revoked_at(&self, grant: &str) -> Result<Option<i64>, ConsentError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             Ok(
                 sqlx::query_scalar("SELECT revoked_at FROM revocations WHERE grant_id = ?")
                     .bind(grant)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.db.pool())
                     .await?,
             )
         })
@@ -385,10 +354,10 @@ impl Registry {
                 format!("`{}` where a revocation says `{REVOCATION_KIND}`", revocation.kind),
             ));
         }
-        let owner: Option<String> = self.rt().block_on(async {
+        let owner: Option<String> = self.db.block_on(async {
             sqlx::query_scalar("SELECT identity_id FROM grants WHERE id = ?")
                 .bind(&revocation.grant)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await
         })?;
         let owner = owner.ok_or_else(|| ConsentError::UnknownGrant(revocation.grant.clone()))?;
@@ -406,7 +375,7 @@ impl Registry {
             });
         }
         let signature = signed.signature_bytes()?;
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO revocations (grant_id, revoked_at, body, signature, created_at) VALUES (?, ?, ?, ?, ?)",
             )
@@ -415,7 +384,7 @@ impl Registry {
             .bind(&signed.body)
             .bind(&signature[..])
             .bind(crate::now())
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
         })?;
         Ok(revocation)
@@ -468,7 +437,7 @@ impl Registry {
     }
 
     fn log(&self, context: &Context, identity: Option<&str>, verdict: &Verdict) -> Result<(), ConsentError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO audit (at, checker, media, frames, identity_id, grant_id, allowed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
@@ -480,7 +449,7 @@ impl Registry {
             .bind(&verdict.grant)
             .bind(verdict.allowed)
             .bind(&verdict.reason)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
         })?;
         Ok(())
@@ -488,13 +457,13 @@ impl Registry {
 
     /// The last `limit` audit entries, oldest first.
     pub fn audit(&self, limit: i64) -> Result<Vec<AuditEntry>, ConsentError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             let rows = sqlx::query(
                 "SELECT * FROM (SELECT seq, at, checker, media, frames, identity_id, grant_id, allowed, reason \
                  FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq",
             )
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await?;
             Ok(rows
                 .into_iter()

@@ -1,12 +1,11 @@
 //! The feed's tables in the registry's SQLite file, through sqlx (blocking
-//! calls over a small runtime of its own, like the registry). Everything
+//! calls over the registry's [`Database`]). Everything
 //! the feed learns from is here; the in-memory state is rebuilt from it.
 
 use std::path::Path;
-use std::str::FromStr;
 
+use slate_consent::Database;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::FeedError;
 use crate::model::{Consent, NewItem, Provenance, Signal, SignalKind};
@@ -14,10 +13,7 @@ use crate::model::{Consent, NewItem, Provenance, Signal, SignalKind};
 const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_feed.sql")];
 
 pub struct Store {
-    pool: SqlitePool,
-    /// Always Some until drop, which shuts it down without blocking (a
-    /// server may drop this on an async thread).
-    runtime: Option<tokio::runtime::Runtime>,
+    db: Database,
 }
 
 /// An item as stored.
@@ -159,54 +155,26 @@ fn served_of(row: &sqlx::sqlite::SqliteRow) -> Served {
 
 const SERVED: &str = "SELECT seq, id, user_id, item_id, arm, position, examined, explored, served_at, profile, reward, completion FROM feed_impressions";
 
-impl Drop for Store {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
-        }
-    }
-}
-
 impl Store {
-    fn rt(&self) -> &tokio::runtime::Runtime {
-        self.runtime.as_ref().expect("the runtime lives until drop")
-    }
-
     pub fn open(path: &Path) -> Result<Store, FeedError> {
         let fail = |why: String| FeedError::file(path, format!("cannot open the feed store: {why}"));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| fail(e.to_string()))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .foreign_keys(true);
-        let pool = runtime
-            .block_on(SqlitePoolOptions::new().max_connections(2).connect_with(options))
-            .map_err(|e| fail(e.to_string()))?;
         let store = Store {
-            pool,
-            runtime: Some(runtime),
+            db: Database::open(path, 2).map_err(fail)?,
         };
         store.migrate().map_err(|e| fail(e.to_string()))?;
         Ok(store)
     }
 
     fn migrate(&self) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::raw_sql("CREATE TABLE IF NOT EXISTS feed_schema (version INTEGER NOT NULL)")
-                .execute(&self.pool)
+                .execute(self.db.pool())
                 .await?;
             let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM feed_schema")
-                .fetch_one(&self.pool)
+                .fetch_one(self.db.pool())
                 .await?;
             for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.unwrap_or(0) as usize) {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.db.pool().begin().await?;
                 sqlx::raw_sql(*sql).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO feed_schema (version) VALUES (?)")
                     .bind(index as i64 + 1)
@@ -220,7 +188,7 @@ impl Store {
     }
 
     pub fn add_item(&self, item: &NewItem, published_at: i64) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO feed_items (id, creator, title, tags, duration_s, embedding, provenance, throttle_rate, consent, grants, published_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -236,7 +204,7 @@ impl Store {
             .bind(if item.consent == Consent::Clear { "clear" } else { "flagged" })
             .bind(serde_json::to_string(&item.grants).unwrap_or_default())
             .bind(published_at)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
             .map_err(|e| match e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -250,12 +218,12 @@ impl Store {
 
     /// Changes what provenance or consent say of an item.
     pub fn set_item_status(&self, id: &str, provenance: Provenance, consent: Consent) -> Result<(), FeedError> {
-        let changed = self.rt().block_on(async {
+        let changed = self.db.block_on(async {
             sqlx::query("UPDATE feed_items SET provenance = ?, consent = ? WHERE id = ?")
                 .bind(provenance.name())
                 .bind(if consent == Consent::Clear { "clear" } else { "flagged" })
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.db.pool())
                 .await
         })?;
         if changed.rows_affected() == 0 {
@@ -268,9 +236,9 @@ impl Store {
     }
 
     pub fn items(&self) -> Result<Vec<ItemRow>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query("SELECT * FROM feed_items ORDER BY seq")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?;
         rows.iter()
@@ -306,7 +274,7 @@ impl Store {
     }
 
     pub fn put_user(&self, id: &str, profile: &[f64], steering: &str, now: i64) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO feed_users (id, profile, steering, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4) \
                  ON CONFLICT(id) DO UPDATE SET profile = ?2, steering = ?3, updated_at = ?4",
@@ -315,7 +283,7 @@ impl Store {
             .bind(f64_blob(profile))
             .bind(steering)
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
         })?;
         Ok(())
@@ -323,9 +291,9 @@ impl Store {
 
     /// Every user: id, features, steering (JSON).
     pub fn users(&self) -> Result<Vec<(String, Vec<f64>, String)>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query("SELECT id, profile, steering FROM feed_users")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?;
         Ok(rows
@@ -336,8 +304,8 @@ impl Store {
 
     /// Writes a slate and its impressions at once.
     pub fn add_slate(&self, slate: &Slate) -> Result<Vec<i64>, FeedError> {
-        self.rt().block_on(async {
-            let mut tx = self.pool.begin().await?;
+        self.db.block_on(async {
+            let mut tx = self.db.pool().begin().await?;
             sqlx::query("INSERT INTO feed_slates (id, user_id, arm, policy, served_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&slate.id)
                 .bind(&slate.user)
@@ -385,8 +353,8 @@ impl Store {
         now: i64,
         mut value: impl FnMut(&Served, &Signal) -> (f64, f64),
     ) -> Result<Batch, FeedError> {
-        self.rt().block_on(async {
-            let mut tx = self.pool.begin().await?;
+        self.db.block_on(async {
+            let mut tx = self.db.pool().begin().await?;
             let mut batch = Batch::default();
             for (at, signal) in signals.iter().enumerate() {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SERVED} WHERE id = ?")))
@@ -438,10 +406,10 @@ impl Store {
 
     /// Impressions after `seq`, oldest first.
     pub fn impressions_after(&self, seq: i64) -> Result<Vec<Served>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query(sqlx::AssertSqlSafe(format!("{SERVED} WHERE seq > ? ORDER BY seq")))
                 .bind(seq)
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?;
         Ok(rows.iter().map(served_of).collect())
@@ -449,14 +417,14 @@ impl Store {
 
     /// Signals after `seq` with their impressions, oldest first.
     pub fn signals_after(&self, seq: i64) -> Result<Vec<Taken>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query(
                 "SELECT s.seq AS signal_seq, s.kind, s.reward AS signal_reward, i.seq, i.id, i.user_id, i.item_id, i.arm, i.position, i.examined, \
                  i.explored, i.served_at, i.profile, i.reward, i.completion \
                  FROM feed_signals s JOIN feed_impressions i ON i.id = s.impression_id WHERE s.seq > ? ORDER BY s.seq",
             )
             .bind(seq)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await
         })?;
         rows.iter()
@@ -472,32 +440,32 @@ impl Store {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, FeedError> {
-        Ok(self.rt().block_on(async {
+        Ok(self.db.block_on(async {
             sqlx::query_scalar("SELECT value FROM feed_settings WHERE key = ?")
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.db.pool())
                 .await
         })?)
     }
 
     pub fn put_setting(&self, key: &str, value: &str) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query(
                 "INSERT INTO feed_settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
             )
             .bind(key)
             .bind(value)
-            .execute(&self.pool)
+            .execute(self.db.pool())
             .await
         })?;
         Ok(())
     }
 
     pub fn delete_setting(&self, key: &str) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query("DELETE FROM feed_settings WHERE key = ?")
                 .bind(key)
-                .execute(&self.pool)
+                .execute(self.db.pool())
                 .await
         })?;
         Ok(())
@@ -511,8 +479,8 @@ impl Store {
         signal_seq: i64,
         now: i64,
     ) -> Result<(), FeedError> {
-        self.rt().block_on(async {
-            let mut tx = self.pool.begin().await?;
+        self.db.block_on(async {
+            let mut tx = self.db.pool().begin().await?;
             for (arm, state) in states {
                 sqlx::query(
                     "INSERT INTO feed_snapshots (arm, state, impression_seq, signal_seq, saved_at) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -533,9 +501,9 @@ impl Store {
 
     /// Arm states and the log positions they were saved at.
     pub fn snapshots(&self) -> Result<Vec<(String, String, i64, i64)>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query("SELECT arm, state, impression_seq, signal_seq FROM feed_snapshots")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?;
         Ok(rows
@@ -552,33 +520,33 @@ impl Store {
     }
 
     pub fn count(&self, name: &str, by: i64) -> Result<(), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             sqlx::query("INSERT INTO feed_counters (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO UPDATE SET value = value + ?2")
                 .bind(name)
                 .bind(by)
-                .execute(&self.pool)
+                .execute(self.db.pool())
                 .await
         })?;
         Ok(())
     }
 
     pub fn counters(&self) -> Result<Vec<(String, i64)>, FeedError> {
-        Ok(self.rt().block_on(async {
+        Ok(self.db.block_on(async {
             sqlx::query_as("SELECT name, value FROM feed_counters ORDER BY name")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?)
     }
 
     /// Slates served in all, and per item the slates it was in.
     pub fn slate_counts(&self) -> Result<(u64, Vec<(String, u64)>), FeedError> {
-        self.rt().block_on(async {
+        self.db.block_on(async {
             let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_slates")
-                .fetch_one(&self.pool)
+                .fetch_one(self.db.pool())
                 .await?;
             let per_item: Vec<(String, i64)> =
                 sqlx::query_as("SELECT item_id, COUNT(DISTINCT slate_id) FROM feed_impressions GROUP BY item_id")
-                    .fetch_all(&self.pool)
+                    .fetch_all(self.db.pool())
                     .await?;
             Ok((total as u64, per_item.into_iter().map(|(i, n)| (i, n as u64)).collect()))
         })
@@ -586,7 +554,7 @@ impl Store {
 
     /// What each impression of `arm` earned, for experiment metrics.
     pub fn arm_log(&self, arm: &str) -> Result<ArmLog, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query(
                 "SELECT i.user_id, i.completion, it.duration_s, \
                  EXISTS(SELECT 1 FROM feed_signals s WHERE s.impression_id = i.id AND s.kind IN ('watch', 'complete', 'like', 'share', 'tweak')) AS engaged, \
@@ -594,7 +562,7 @@ impl Store {
                  FROM feed_impressions i JOIN feed_items it ON it.id = i.item_id WHERE i.arm = ? ORDER BY i.seq",
             )
             .bind(arm)
-            .fetch_all(&self.pool)
+            .fetch_all(self.db.pool())
             .await
         })?;
         Ok(ArmLog {
@@ -616,9 +584,9 @@ impl Store {
 
     /// The arms that served anything.
     pub fn arms(&self) -> Result<Vec<String>, FeedError> {
-        Ok(self.rt().block_on(async {
+        Ok(self.db.block_on(async {
             sqlx::query_scalar("SELECT DISTINCT arm FROM feed_impressions ORDER BY arm")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?)
     }
@@ -626,9 +594,9 @@ impl Store {
     /// Every impression with its propensity and reward (for `slate feed
     /// export`): one JSON object per line.
     pub fn export(&self) -> Result<Vec<serde_json::Value>, FeedError> {
-        let rows = self.rt().block_on(async {
+        let rows = self.db.block_on(async {
             sqlx::query("SELECT id, user_id, item_id, position, candidates, propensity, policy, arm, reward, served_at FROM feed_impressions ORDER BY seq")
-                .fetch_all(&self.pool)
+                .fetch_all(self.db.pool())
                 .await
         })?;
         Ok(rows

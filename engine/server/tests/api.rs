@@ -2,66 +2,16 @@
 //! refusals that name their field, and 1,000 malformed bodies that change
 //! nothing.
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use slate_consent::{IdentityKey, Registry};
-use slate_server::{Token, router};
-use tower::ServiceExt;
 
-const TOKEN: &str = "s3cret-token";
-
-struct Api {
-    app: Router,
-    runtime: tokio::runtime::Runtime,
-    path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+mod support;
+use support::{Api, TOKEN};
 
 impl Api {
-    fn new() -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("consent.sqlite");
-        let app = router(
-            std::sync::Arc::new(Registry::open(&path).unwrap()),
-            Token::new(TOKEN),
-            None,
-            None,
-        );
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        Api {
-            app,
-            runtime,
-            path,
-            _dir: dir,
-        }
-    }
-
-    fn send(&self, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = request.body(body.into()).unwrap();
-        self.runtime.block_on(async {
-            let response = self.app.clone().oneshot(request).await.unwrap();
-            let status = response.status();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-        })
-    }
-
-    fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(Method::POST, uri, Some(TOKEN), body.to_string())
-    }
-
-    fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, uri, Some(TOKEN), Body::empty())
-    }
-
     /// Everything but the audit log, to see that nothing changed.
     fn snapshot(&self) -> Value {
         let (_, identities) = self.get("/v1/consent/identities");
@@ -96,7 +46,7 @@ fn terms(channel: &str) -> slate_consent::Terms {
 /// An API with Grace registered, one grant `g1` (web) and one revoked
 /// grant `g0`; the bodies that made them.
 fn populated() -> (Api, IdentityKey, String, Vec<(&'static str, Value)>) {
-    let api = Api::new();
+    let api = Api::new(None, false);
     let key = IdentityKey::generate().unwrap();
     let register = json!({
         "name": "Grace",
@@ -128,7 +78,7 @@ fn populated() -> (Api, IdentityKey, String, Vec<(&'static str, Value)>) {
 
 #[test]
 fn a_token_is_needed_except_for_health() {
-    let api = Api::new();
+    let api = Api::new(None, false);
     let (status, body) = api.send(Method::GET, "/v1/consent/identities", None, Body::empty());
     assert_eq!(
         (status, body["field"].as_str()),
@@ -375,6 +325,7 @@ fn a_thousand_malformed_bodies_are_refused_and_change_nothing() {
     assert_eq!(tried.get(), 1000);
     assert_eq!(api.snapshot(), before, "the registry is unchanged");
     assert_eq!(api.get("/v1/consent/audit?last=10000").1, audit_before);
+    let path = api.path();
     drop(api.app);
-    assert!(Registry::open(&api.path).is_ok(), "the file is still a registry");
+    assert!(Registry::open(&path).is_ok(), "the file is still a registry");
 }

@@ -5,66 +5,18 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use slate_consent::Registry;
 use slate_feed::Feed;
-use slate_server::{MAX_BODY, Token, router};
-use tower::ServiceExt;
+use slate_server::MAX_BODY;
 
-const TOKEN: &str = "feed-token";
-
-struct Api {
-    app: Router,
-    runtime: tokio::runtime::Runtime,
-    path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
-}
+mod support;
+use support::{Api, TOKEN};
 
 impl Api {
-    fn new(with_feed: bool) -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("slate.sqlite");
-        let registry = Arc::new(Registry::open(&path).unwrap());
-        let feed = with_feed.then(|| Feed::open(&path, registry.clone()).unwrap());
-        Api {
-            app: router(registry, Token::new(TOKEN), None, feed),
-            runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
-            path,
-            _dir: dir,
-        }
-    }
-
-    fn send(&self, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = request.body(body.into()).unwrap();
-        self.runtime.block_on(async {
-            let response = self.app.clone().oneshot(request).await.unwrap();
-            let status = response.status();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-        })
-    }
-
-    fn get(&self, uri: &str) -> (StatusCode, Value) {
-        self.send(Method::GET, uri, Some(TOKEN), Body::empty())
-    }
-
-    fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(Method::POST, uri, Some(TOKEN), body.to_string())
-    }
-
-    fn put(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(Method::PUT, uri, Some(TOKEN), body.to_string())
-    }
-
     /// Everything the feed keeps, to see that nothing changed: counts,
     /// settings, a user's dials, and every impression with its reward.
     fn snapshot(&self) -> Value {
@@ -96,7 +48,7 @@ fn item(i: usize) -> Value {
 
 /// A feed of 30 items with one slate served to `ada`; its impression ids.
 fn populated() -> (Api, Vec<String>) {
-    let api = Api::new(true);
+    let api = Api::new(None, true);
     for i in 0..30 {
         let (status, reply) = api.post("/v1/feed/items", &item(i));
         assert_eq!(status, StatusCode::CREATED, "{reply}");
@@ -201,7 +153,7 @@ fn bad_queries_are_named_and_the_feed_needs_its_token() {
     );
 
     // A server started without a feed says so.
-    let bare = Api::new(false);
+    let bare = Api::new(None, false);
     let (status, reply) = bare.get("/v1/feed?user=ada");
     assert_eq!(
         (status, reply["field"].as_str()),
@@ -416,9 +368,10 @@ fn a_thousand_malformed_bodies_are_refused_naming_the_field_and_change_nothing()
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again, json!({ "accepted": 0, "duplicates": 1 }));
     let stats = before["stats"].clone();
+    let path = api.path();
     drop(api.app);
-    let registry = Arc::new(Registry::open(&api.path).unwrap());
-    let feed = Feed::open(&api.path, registry).unwrap();
+    let registry = Arc::new(Registry::open(&path).unwrap());
+    let feed = Feed::open(&path, registry).unwrap();
     assert_eq!(feed.stats().unwrap()["items"], stats["items"]);
     assert_eq!(
         serde_json::to_value(feed.report().unwrap()).unwrap(),

@@ -2,67 +2,29 @@
 //! `slate ingest` watcher reads (the clip, then its sidecar); bad names,
 //! queries and bodies are refused by field and leave nothing behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use slate_consent::Registry;
-use slate_server::{Inbox, Token, router};
-use tower::ServiceExt;
 
-const TOKEN: &str = "s3cret-token";
+mod support;
+use support::{Api, TOKEN};
+
 const LIMIT: u64 = 64 * 1024;
 
-struct Api {
-    app: Router,
-    runtime: tokio::runtime::Runtime,
-    inbox: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
 impl Api {
-    fn new(with_inbox: bool) -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let inbox = dir.path().join("inbox");
-        std::fs::create_dir_all(&inbox).unwrap();
-        let uploads = with_inbox.then(|| Inbox {
-            folder: inbox.clone(),
-            max_bytes: LIMIT,
-        });
-        let registry = Registry::open(&dir.path().join("consent.sqlite")).unwrap();
-        Api {
-            app: router(std::sync::Arc::new(registry), Token::new(TOKEN), uploads, None),
-            runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
-            inbox,
-            _dir: dir,
-        }
+    fn with_inbox(open: bool) -> Api {
+        Api::new(open.then_some(LIMIT), false)
     }
 
-    fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = request.body(Body::from(body)).unwrap();
-        self.runtime.block_on(async {
-            let response = self.app.clone().oneshot(request).await.unwrap();
-            let status = response.status();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-        })
-    }
-
-    fn put(&self, uri: &str, body: &[u8]) -> (StatusCode, Value) {
+    fn upload(&self, uri: &str, body: &[u8]) -> (StatusCode, Value) {
         self.send(Method::PUT, uri, Some(TOKEN), body.to_vec())
     }
 
     /// The inbox's file names, sorted.
     fn files(&self) -> Vec<String> {
-        names(&self.inbox)
+        names(&self.inbox())
     }
 }
 
@@ -79,41 +41,41 @@ const GOOD: &str = "shot=s2&prompt=the%20cup%2C%20from%20the%20left&model=acme-v
 
 #[test]
 fn an_uploaded_clip_lands_whole_with_its_sidecar_last() {
-    let api = Api::new(true);
+    let api = Api::with_inbox(true);
     let clip: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let (status, reply) = api.put(&format!("/v1/ingest/clips/s2.mp4?{GOOD}"), &clip);
+    let (status, reply) = api.upload(&format!("/v1/ingest/clips/s2.mp4?{GOOD}"), &clip);
     assert_eq!(status, StatusCode::CREATED, "{reply}");
     assert_eq!(
         reply,
         json!({"clip": "s2.mp4", "sidecar": {"shot": "s2", "prompt": "the cup, from the left", "model": "acme-video-2"}})
     );
     assert_eq!(api.files(), ["s2.json", "s2.mp4"]);
-    assert_eq!(std::fs::read(api.inbox.join("s2.mp4")).unwrap(), clip);
+    assert_eq!(std::fs::read(api.inbox().join("s2.mp4")).unwrap(), clip);
     // The watcher's own reader takes the sidecar as written.
-    let read = slate_ingest::Clip::of_sidecar(&api.inbox.join("s2.json"))
+    let read = slate_ingest::Clip::of_sidecar(&api.inbox().join("s2.json"))
         .unwrap()
         .unwrap();
     assert_eq!(read.sidecar.model, "acme-video-2");
-    assert_eq!(read.path, api.inbox.join("s2.mp4"));
+    assert_eq!(read.path, api.inbox().join("s2.mp4"));
     let (status, listed) = api.send(Method::GET, "/v1/ingest/clips", Some(TOKEN), Vec::new());
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed["clips"][0]["clip"], "s2.mp4");
 
     // Never overwritten; another extension with the same stem would share the sidecar.
     for name in ["s2.mp4", "s2.mov"] {
-        let (status, reply) = api.put(&format!("/v1/ingest/clips/{name}?{GOOD}"), b"other");
+        let (status, reply) = api.upload(&format!("/v1/ingest/clips/{name}?{GOOD}"), b"other");
         assert_eq!(
             (status, reply["field"].as_str()),
             (StatusCode::CONFLICT, Some("name")),
             "{reply}"
         );
     }
-    assert_eq!(std::fs::read(api.inbox.join("s2.mp4")).unwrap(), clip);
+    assert_eq!(std::fs::read(api.inbox().join("s2.mp4")).unwrap(), clip);
 }
 
 #[test]
 fn bad_names_queries_and_bodies_are_refused_by_field_and_leave_nothing() {
-    let api = Api::new(true);
+    let api = Api::with_inbox(true);
     let cases: [(&str, &[u8], StatusCode, &str); 11] = [
         ("..%2Fescape.mp4", b"x", StatusCode::BAD_REQUEST, "name"),
         (".hidden.mp4", b"x", StatusCode::BAD_REQUEST, "name"),
@@ -138,7 +100,7 @@ fn bad_names_queries_and_bodies_are_refused_by_field_and_leave_nothing() {
         ),
     ];
     for (path, body, want, field) in cases {
-        let (status, reply) = api.put(&format!("/v1/ingest/clips/{path}"), body);
+        let (status, reply) = api.upload(&format!("/v1/ingest/clips/{path}"), body);
         assert_eq!(
             (status, reply["field"].as_str()),
             (want, Some(field)),
@@ -158,8 +120,8 @@ fn bad_names_queries_and_bodies_are_refused_by_field_and_leave_nothing() {
         b"x".to_vec(),
     );
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let closed = Api::new(false);
-    let (status, reply) = closed.put(&format!("/v1/ingest/clips/a.mp4?{GOOD}"), b"x");
+    let closed = Api::with_inbox(false);
+    let (status, reply) = closed.upload(&format!("/v1/ingest/clips/a.mp4?{GOOD}"), b"x");
     assert_eq!((status, reply["field"].as_str()), (StatusCode::NOT_FOUND, Some("path")));
     assert!(reply["error"].as_str().unwrap().contains("--ingest-dir"), "{reply}");
 }
@@ -185,17 +147,17 @@ proptest! {
     /// in the inbox, or a 4xx naming a field and the inbox unchanged.
     #[test]
     fn any_upload_is_taken_whole_or_refused_by_field((name, query, body) in mangled()) {
-        let api = Api::new(true);
+        let api = Api::with_inbox(true);
         let uri = format!("/v1/ingest/clips/{name}?{query}");
         prop_assume!(uri.parse::<axum::http::Uri>().is_ok());
-        let (status, reply) = api.put(&uri, &body);
+        let (status, reply) = api.upload(&uri, &body);
         if status == StatusCode::CREATED {
             let clip = reply["clip"].as_str().unwrap().to_owned();
             let stem = Path::new(&clip).file_stem().unwrap().to_string_lossy().into_owned();
             let mut want = vec![clip.clone(), format!("{stem}.json")];
             want.sort();
             prop_assert_eq!(api.files(), want);
-            prop_assert_eq!(std::fs::read(api.inbox.join(&clip)).unwrap(), body);
+            prop_assert_eq!(std::fs::read(api.inbox().join(&clip)).unwrap(), body);
         } else {
             prop_assert!(status.is_client_error(), "{} {}: {}", status, uri, reply);
             prop_assert!(reply["field"].as_str().is_some_and(|f| !f.is_empty()), "{}: {}", uri, reply);

@@ -1,0 +1,84 @@
+//! What the API tests share: the router over a real registry file (and,
+//! when asked, the feed in it and an upload inbox) in a scratch folder,
+//! and requests through it as a client sends them.
+
+#![allow(dead_code)] // Each test uses its part.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use slate_consent::Registry;
+use slate_feed::Feed;
+use slate_server::{Inbox, Token, router};
+use tower::ServiceExt;
+
+pub const TOKEN: &str = "s3cret-token";
+
+pub struct Api {
+    pub app: Router,
+    pub runtime: tokio::runtime::Runtime,
+    pub dir: tempfile::TempDir,
+}
+
+impl Api {
+    /// The API over `slate.sqlite` in a scratch folder; with `uploads`
+    /// (the largest clip in bytes) clips go to its `inbox` folder; with
+    /// `feed`, `/v1/feed` serves the feed in the same file.
+    pub fn new(uploads: Option<u64>, feed: bool) -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("slate.sqlite");
+        let registry = Arc::new(Registry::open(&path).unwrap());
+        let feed = feed.then(|| Feed::open(&path, registry.clone()).unwrap());
+        let inbox = uploads.map(|max_bytes| {
+            let folder = dir.path().join("inbox");
+            std::fs::create_dir_all(&folder).unwrap();
+            Inbox { folder, max_bytes }
+        });
+        Api {
+            app: router(registry, Token::new(TOKEN), inbox, feed),
+            runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
+            dir,
+        }
+    }
+
+    /// The registry's (and the feed's) file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("slate.sqlite")
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("inbox")
+    }
+
+    /// One request; the status and the JSON reply (null when not JSON).
+    pub fn send(&self, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request.body(body.into()).unwrap();
+        self.runtime.block_on(async {
+            let response = self.app.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    pub fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.send(Method::GET, uri, Some(TOKEN), Body::empty())
+    }
+
+    pub fn post(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::POST, uri, Some(TOKEN), body.to_string())
+    }
+
+    pub fn put(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(Method::PUT, uri, Some(TOKEN), body.to_string())
+    }
+}
