@@ -36,13 +36,14 @@ fn items() -> Value {
                 "title": format!("clip {i}"),
                 "tags": [format!("tag-{}", i % 4)],
                 "duration_s": 30,
-                "embedding": (0..384).map(|d| (((i * 13 + d * 7) % 17) as f64 - 8.0) / 8.0).collect::<Vec<_>>(),
+                "embedding": (0..576).map(|d| (((i * 13 + d * 7) % 17) as f64 - 8.0) / 8.0).collect::<Vec<_>>(),
                 "provenance": if i == 11 { "reject" } else { "trust" },
                 "consent": "clear",
             })
         })
         .collect();
-    // No embedding: the CLI embeds its title and tags with MiniLM.
+    // No embedding: the CLI embeds its title and tags with MiniLM (and
+    // zeros for the frames of the media it does not have).
     items.push(json!({
         "id": "clip-text",
         "creator": "creator-0",
@@ -136,6 +137,74 @@ fn publish_rank_signal_steer_report_and_export_from_the_command_line() {
     let (code, ope, _, stderr) = feed(dir, &["ope", "--logged", "log.jsonl", "--target", "uniform"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(ope["ips"]["value"].as_f64().is_some(), "{ope}");
+}
+
+/// A 2 s test card through ffmpeg (not ours), `filter` applied.
+fn clip(path: &Path, filter: &str) {
+    let source = format!("testsrc2=size=160x90:rate=25:duration=2{filter}");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg made {}", path.display());
+}
+
+#[test]
+fn items_with_media_are_embedded_from_their_frames_through_onnxinfer() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    clip(&dir.join("card.mp4"), "");
+    std::fs::copy(dir.join("card.mp4"), dir.join("same.mp4")).unwrap();
+    clip(&dir.join("turned.mp4"), ",hue=h=150,vflip");
+    // The same words for all three: only their frames tell them apart.
+    let item = |id: &str, media: &str| {
+        json!({ "id": id, "creator": "c", "title": "test card", "tags": ["card"], "duration_s": 2,
+                "provenance": "trust", "consent": "clear", "media": media })
+    };
+    let items = json!([
+        item("card", "card.mp4"),
+        item("same", "same.mp4"),
+        item("turned", "turned.mp4")
+    ]);
+    std::fs::write(dir.join("items.json"), items.to_string()).unwrap();
+    let (code, _, _, stderr) = feed(dir, &["publish", "items.json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    // More like `card`: the clip with the same frames is as like it as it
+    // is itself; the turned one less.
+    assert_eq!(feed(dir, &["steer", "--user", "ada", "--more-like", "card"]).0, Some(0));
+    let (_, slate, _, stderr) = feed(dir, &["rank", "--user", "ada", "-n", "3"]);
+    let like = |id: &str| {
+        slate["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{stderr}"))
+            .iter()
+            .find(|r| r["item"] == id)
+            .and_then(|r| {
+                r["terms"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|t| t["term"] == "more-like-this")
+            })
+            .map_or(0.0, |t| t["value"].as_f64().unwrap())
+    };
+    assert!((like("same") - like("card")).abs() < 1e-6, "{slate}");
+    assert!(like("turned") < like("same") - 0.01, "{slate}");
+
+    // Media that is not there, or not video, is named with its item.
+    std::fs::write(dir.join("notes.txt"), "not a clip").unwrap();
+    for (media, said) in [("gone.mp4", "no such file"), ("notes.txt", "cannot read it as video")] {
+        std::fs::write(dir.join("bad.json"), json!([item("bad", media)]).to_string()).unwrap();
+        let (code, _, _, stderr) = feed(dir, &["publish", "bad.json"]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("bad.json: item 0") && stderr.contains(media) && stderr.contains(said),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -26,8 +26,10 @@ pub struct FeedArgs {
 enum FeedCommand {
     /// Put published items into the feed: a JSON file with one item or a
     /// list (id, creator, title, tags, duration_s, provenance, consent,
-    /// grants, embedding). Items without an `embedding` get one of their
-    /// title and tags from MiniLM (ONNX Runtime).
+    /// grants, embedding, media). An item without `embedding` gets MiniLM's
+    /// of its title and tags joined to the mean `colour-layout` signature
+    /// of its `media` clip's frames (a path beside the file), both through
+    /// ONNX Runtime.
     Publish { file: PathBuf },
     /// A ranked slate for a user, with propensities and explanations.
     Rank {
@@ -186,40 +188,32 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
     match command {
         FeedCommand::Publish { file } => {
             let value: serde_json::Value = read_json(&file)?;
-            let list = if value.is_array() {
-                value
-            } else {
-                serde_json::Value::Array(vec![value])
+            let list = match value {
+                serde_json::Value::Array(list) => list,
+                one => vec![one],
             };
-            let mut embedder = None;
+            let here = file.parent().unwrap_or(Path::new("."));
+            let mut embedder = Embedder::default();
             let mut published = Vec::new();
-            for (i, mut entry) in list.as_array().cloned().unwrap_or_default().into_iter().enumerate() {
+            for (i, mut entry) in list.into_iter().enumerate() {
+                let at = |e: anyhow::Error| anyhow!("{}: item {i}: {e:#}", file.display());
+                let media = entry.as_object_mut().and_then(|o| o.remove("media"));
                 if entry.get("embedding").is_none() && entry.is_object() {
-                    let text = format!(
-                        "{} {}",
-                        entry["title"].as_str().unwrap_or_default(),
-                        entry["tags"]
-                            .as_array()
-                            .map(|t| t.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(" "))
-                            .unwrap_or_default()
-                    );
-                    if embedder.is_none() {
-                        embedder =
-                            Some(slate_onnx::text::TextEmbedder::open(None).map_err(|e| Failure::Runtime(e.into()))?);
-                    }
-                    let vector = embedder
-                        .as_ref()
-                        .expect("made above")
-                        .embed(&text)
-                        .map_err(|e| Failure::Runtime(e.into()))?;
-                    entry["embedding"] = serde_json::json!(vector);
+                    let media = match &media {
+                        Some(serde_json::Value::String(media)) => Some(here.join(media)),
+                        Some(_) => return Err(Failure::BadInput(at(anyhow!("`media` is a path to the clip")))),
+                        None => None,
+                    };
+                    let embedding = embedder.embed(&entry, media.as_deref()).map_err(|e| match e {
+                        Failure::BadInput(e) => Failure::BadInput(at(e)),
+                        runtime => runtime,
+                    })?;
+                    entry["embedding"] = serde_json::json!(embedding);
                 }
-                let item: NewItem = serde_path_to_error::deserialize(entry).map_err(|e| {
-                    Failure::BadInput(anyhow!("{}: item {i}: `{}`: {}", file.display(), e.path(), e.inner()))
-                })?;
+                let item: NewItem = serde_path_to_error::deserialize(entry)
+                    .map_err(|e| Failure::BadInput(at(anyhow!("`{}`: {}", e.path(), e.inner()))))?;
                 let id = item.id.clone();
-                feed.publish(item)
-                    .map_err(|e| Failure::BadInput(anyhow!("{}: item {i}: {e}", file.display())))?;
+                feed.publish(item).map_err(|e| Failure::BadInput(at(e.into())))?;
                 published.push(id);
             }
             print(&serde_json::json!({ "published": published }))
@@ -288,6 +282,91 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
         }
         FeedCommand::Simulate { .. } | FeedCommand::Ope { .. } => unreachable!("handled without a store"),
     }
+}
+
+/// How `slate feed publish` embeds an item given without `embedding`:
+/// MiniLM's sentence embedding of its title and tags, then the mean
+/// `colour-layout` signature of its `media` frames through `onnxinfer`
+/// (zeros without media), each half of unit length, so every item of a
+/// catalogue has the same 576 numbers.
+#[derive(Default)]
+struct Embedder {
+    text: Option<slate_onnx::text::TextEmbedder>,
+}
+
+impl Embedder {
+    /// The embedding; a media file that does not play is bad input, a
+    /// model that does not load a failure.
+    fn embed(&mut self, entry: &serde_json::Value, media: Option<&Path>) -> Result<Vec<f32>, Failure> {
+        let tags = entry["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str());
+        let text = std::iter::once(entry["title"].as_str().unwrap_or_default())
+            .chain(tags)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let failed = |e: slate_onnx::OnnxError| Failure::Runtime(e.into());
+        if self.text.is_none() {
+            self.text = Some(slate_onnx::text::TextEmbedder::open(None).map_err(failed)?);
+        }
+        let mut embedding = unit(self.text.as_ref().expect("opened above").embed(&text).map_err(failed)?);
+        embedding.extend(match media {
+            Some(media) => unit(frame_embedding(media).map_err(Failure::BadInput)?),
+            None => vec![0.0; FRAME_EMBEDDING],
+        });
+        Ok(embedding)
+    }
+}
+
+/// The `colour-layout` model's length: 8 x 8 cells x RGB.
+const FRAME_EMBEDDING: usize = 192;
+
+fn unit(mut vector: Vec<f32>) -> Vec<f32> {
+    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        vector.iter_mut().for_each(|v| *v /= norm);
+    }
+    vector
+}
+
+/// The mean `colour-layout` signature of a clip's (or picture's) frames,
+/// as `onnxinfer` computes it in any pipeline.
+fn frame_embedding(media: &Path) -> anyhow::Result<Vec<f32>> {
+    use gst::prelude::*;
+    anyhow::ensure!(media.is_file(), "`media`: {}: no such file", media.display());
+    let line = format!(
+        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGBx \
+         ! onnxinfer model=colour-layout interval=5 ! fakesink name=out",
+        media.display()
+    );
+    let pipeline = gst::parse::launch(&line)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("not a pipeline"))?;
+    let sum = Arc::new(std::sync::Mutex::new((vec![0.0f64; FRAME_EMBEDDING], 0usize)));
+    let seen = sum.clone();
+    let sink = pipeline
+        .by_name("out")
+        .and_then(|e| e.static_pad("sink"))
+        .context("the sink")?;
+    sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data
+            && let Some(gstslate::model::Value::FloatList(vector)) =
+                gstslate::SlateMeta::record_of(buffer).get("colour-layout.embedding")
+            && vector.len() == FRAME_EMBEDDING
+        {
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            seen.0.iter_mut().zip(vector).for_each(|(s, v)| *s += v);
+            seen.1 += 1;
+        }
+        gst::PadProbeReturn::Ok
+    });
+    slate_pipeline::run(&pipeline, slate_pipeline::RunOptions::default())
+        .with_context(|| format!("`media`: {}: cannot read it as video", media.display()))?;
+    let (sum, frames) = std::mem::take(&mut *sum.lock().unwrap_or_else(|p| p.into_inner()));
+    anyhow::ensure!(frames > 0, "`media`: {}: no video frames", media.display());
+    Ok(sum.iter().map(|s| (s / frames as f64) as f32).collect())
 }
 
 /// Evaluates `target` on `logged`: the Open Bandit CSV layout, or export
