@@ -120,9 +120,18 @@ fn publish_rank_signal_steer_report_and_export_from_the_command_line() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("likes"), "{stderr}");
 
-    let (code, report, _, stderr) = feed(dir, &["report"]);
+    let (code, report, _, stderr) = feed(dir, &["report", "--plot", "report.png"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(report[0]["arm"], "default", "{report}");
+    assert!(report[0]["ctr"]["value"].as_f64().unwrap() > 0.0, "{report}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(dir.join("report.png")).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut pixels).unwrap();
+    // The default arm's bars in its colour.
+    assert!(pixels.chunks_exact(3).any(|p| p == [60, 110, 200]), "no bar drawn");
     let (_, stats, _, _) = feed(dir, &["stats"]);
     assert_eq!((stats["items"].as_u64(), stats["slates"].as_u64()), (Some(13), Some(1)));
 

@@ -72,7 +72,11 @@ enum FeedCommand {
         end: bool,
     },
     /// Per arm: CTR, watch time, completion, skip rate with 95% intervals.
-    Report,
+    Report {
+        /// Also draw them as a PNG.
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
     /// Items, users, slates and plugin counters.
     Stats,
     /// Every impression with its policy, propensity and reward (JSON lines).
@@ -266,7 +270,13 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
             }
             print(&feed.experiment())
         }
-        FeedCommand::Report => print(&feed.report().map_err(bad)?),
+        FeedCommand::Report { plot } => {
+            let reports = feed.report().map_err(bad)?;
+            if let Some(plot) = plot {
+                slate_feed::experiment::plot(&plot, &reports).map_err(bad)?;
+            }
+            print(&reports)
+        }
         FeedCommand::Stats => print(&feed.stats().map_err(bad)?),
         FeedCommand::Export { out } => {
             let lines: Vec<String> = feed.export().map_err(bad)?.iter().map(|v| v.to_string()).collect();

@@ -309,10 +309,13 @@ pub fn plot(path: &Path, reports: &[Report]) -> Result<(), FeedError> {
             .enumerate()
         {
             let x = x0 + e as i64 * 60;
-            canvas.fill((x, y_of(interval.value)), (x + 36, y_of(0.0)), COLOURS[e]);
-            canvas.line((x + 18, y_of(interval.low)), (x + 18, y_of(interval.high)), AXIS);
-            canvas.line((x + 10, y_of(interval.low)), (x + 26, y_of(interval.low)), AXIS);
-            canvas.line((x + 10, y_of(interval.high)), (x + 26, y_of(interval.high)), AXIS);
+            canvas.bar(
+                x,
+                36,
+                (y_of(0.0), y_of(interval.value)),
+                (y_of(interval.low), y_of(interval.high)),
+                COLOURS[e],
+            );
             canvas.text(x, y_of(0.0) + 8, name, AXIS);
         }
         let span = (x0 - 10, x0 + 190);

@@ -51,6 +51,17 @@ impl Canvas {
         }
     }
 
+    /// A bar `width` wide from row `base` to row `top`, with a whisker
+    /// from row `low` to row `high` (an interval) over its middle.
+    pub fn bar(&mut self, x: i64, width: i64, (base, top): (i64, i64), (low, high): (i64, i64), colour: Rgb) {
+        self.fill((x, top), (x + width, base), colour);
+        let (middle, cap) = (x + width / 2, width / 4);
+        self.line((middle, low), (middle, high), AXIS);
+        for y in [low, high] {
+            self.line((middle - cap, y), (middle + cap, y), AXIS);
+        }
+    }
+
     /// Text with its top left at (x, y), 8 pixels a character.
     pub fn text(&mut self, x: i64, y: i64, text: &str, colour: Rgb) {
         for (i, c) in text.chars().enumerate() {
