@@ -65,16 +65,11 @@ pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError
     let mut json = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        let field = if path != "." {
-            path
-        } else if let Some(named) = quoted(&message) {
-            named
-        } else {
-            "body".into()
-        };
-        ApiError::bad(&field, format!("the body is not valid: {message}"))
+        let message = e.into_inner().to_string();
+        ApiError::bad(
+            &field(path, &message, "body"),
+            format!("the body is not valid: {message}"),
+        )
     })?;
     json.end()
         .map_err(|e| ApiError::bad("body", format!("the body has more after its JSON: {e}")))?;
@@ -88,18 +83,53 @@ pub fn parse_query<T: serde::de::DeserializeOwned>(query: Option<&str>, usage: &
     serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
-        let field = if path != "." {
-            path
-        } else {
-            quoted(&message).unwrap_or_else(|| "query".into())
-        };
-        ApiError::bad(&field, format!("{message} (the query is {usage})"))
+        ApiError::bad(
+            &field(path, &message, "query"),
+            format!("{message} (the query is {usage})"),
+        )
     })
 }
 
-/// The field serde names in "missing field `x`" or "unknown field `x`".
-fn quoted(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    Some(message[start..end].to_owned())
+/// The field to name for a refusal: where serde stopped (`path`, unless
+/// it is the root or a key it could not read), else the one its message
+/// names ("missing field `x`", "unknown field `x`"), else `whole`; never
+/// empty (a key may be, as in `?=`).
+fn field(path: String, message: &str, whole: &str) -> String {
+    let quoted = || {
+        let start = message.find('`')? + 1;
+        let end = start + message[start..].find('`')?;
+        Some(message[start..end].to_owned())
+    };
+    [Some(path).filter(|p| p != "." && p != "?"), quoted()]
+        .into_iter()
+        .flatten()
+        .find(|f| !f.is_empty())
+        .unwrap_or_else(|| whole.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_always_names_a_field() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Query {
+            user: String,
+            #[serde(default)]
+            n: usize,
+        }
+        let named = |query: &str| parse_query::<Query>(Some(query), "?user=").unwrap_err().field;
+        assert_eq!(named("user=a&n=x").as_deref(), Some("n"));
+        assert_eq!(named("n=3").as_deref(), Some("user"));
+        assert_eq!(named("user=a&colour=red").as_deref(), Some("colour"));
+        assert_eq!(named("=").as_deref(), Some("query"));
+        assert_eq!(named("user=a&=1").as_deref(), Some("query"));
+        let body = |json: &str| parse::<Query>(json.as_bytes()).unwrap_err().field;
+        assert_eq!(body(r#"{"user": "a", "": 1}"#).as_deref(), Some("body"));
+        assert_eq!(body(r#"{"user": 3}"#).as_deref(), Some("user"));
+        assert_eq!(body("{").as_deref(), Some("body"));
+    }
 }
