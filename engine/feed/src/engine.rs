@@ -541,7 +541,8 @@ impl Feed {
             .collect();
         let taste = &profile[1..];
         let taste_norm = taste.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let terms_of = |entry: &Entry| -> Terms {
+        let terms_of = |entry: &Entry, terms: &mut Terms| {
+            terms.clear();
             let z = &entry.features[1..];
             let seen = Seen {
                 tags: &entry.item.tags,
@@ -556,13 +557,12 @@ impl Feed {
                     0.0
                 },
             };
-            let mut terms = user.steering.terms(&seen);
+            user.steering.add_terms(&seen, terms);
             let age_h = (now - entry.published_at).max(0) as f64 / 3600.0;
             let fresh = objective.freshness * 0.5f64.powf(age_h / objective.freshness_half_life_h);
             if fresh > 1e-6 {
                 terms.push(("fresh", fresh));
             }
-            terms
         };
         // The shortlist: the best by mean plus extras, and some at random
         // so exploration can reach the whole catalogue.
@@ -572,32 +572,43 @@ impl Feed {
                 *q += u * theta[a * FEATURES + b];
             }
         }
-        let mut pre: Vec<(usize, f64, Terms)> = eligible
+        // Every eligible item's score through one buffer of terms; the
+        // shortlist's terms are kept for the explanation.
+        let mut scratch = Terms::new();
+        let mut scored: Vec<(usize, f64)> = eligible
             .iter()
             .map(|&i| {
-                let terms = terms_of(&self.items[i]);
-                let extra: f64 = terms.iter().map(|t| t.1).sum();
+                terms_of(&self.items[i], &mut scratch);
+                let extra: f64 = scratch.iter().map(|t| t.1).sum();
                 let base = match policy_kind {
                     Kind::Random => 0.0,
                     _ => dot(&query, &self.items[i].features),
                 };
-                (i, base + extra, terms)
+                (i, base + extra)
             })
             .collect();
         let keep = self.learning.shortlist.max(n);
-        if pre.len() > keep {
-            pre.select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1));
-            let extra: Vec<usize> = (keep..pre.len()).collect();
+        if scored.len() > keep {
+            scored.select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1));
+            let extra: Vec<usize> = (keep..scored.len()).collect();
             let mut chosen_extra = Vec::new();
             for _ in 0..(2 * n).min(extra.len()) {
                 chosen_extra.push(extra[self.rng.below(extra.len())]);
             }
             chosen_extra.sort_unstable();
             chosen_extra.dedup();
-            let mut short: Vec<_> = pre[..keep].to_vec();
-            short.extend(chosen_extra.into_iter().map(|k| pre[k].clone()));
-            pre = short;
+            let mut short = scored[..keep].to_vec();
+            short.extend(chosen_extra.into_iter().map(|k| scored[k]));
+            scored = short;
         }
+        let pre: Vec<(usize, f64, Terms)> = scored
+            .into_iter()
+            .map(|(i, score)| {
+                let mut terms = Terms::new();
+                terms_of(&self.items[i], &mut terms);
+                (i, score, terms)
+            })
+            .collect();
         // Plugins re-score within their deadline; failures leave the base.
         let viewer = Viewer {
             id: user_id.to_owned(),

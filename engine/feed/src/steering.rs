@@ -76,6 +76,13 @@ impl Steering {
     /// The named score terms the dials give `item`.
     pub fn terms(&self, item: &Seen) -> Terms {
         let mut terms = Vec::new();
+        self.add_terms(item, &mut terms);
+        terms
+    }
+
+    /// The same, added to `terms` (a ranker scores every item of the
+    /// catalogue with one buffer).
+    pub fn add_terms(&self, item: &Seen, terms: &mut Terms) {
         let has = |list: &[String]| item.tags.iter().any(|t| list.contains(t));
         if has(&self.less_tags) {
             terms.push(("less-of-tag", -LESS_TAG));
@@ -96,7 +103,6 @@ impl Steering {
                 NOVELTY * self.novelty * (1.0 - 2.0 * item.familiarity.clamp(0.0, 1.0)),
             ));
         }
-        terms
     }
 }
 
