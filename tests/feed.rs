@@ -148,16 +148,9 @@ fn publish_rank_signal_steer_report_and_export_from_the_command_line() {
     assert!(ope["ips"]["value"].as_f64().is_some(), "{ope}");
 }
 
-/// A 2 s test card through ffmpeg (not ours), `filter` applied.
+/// A 2 s test card, `filter` applied.
 fn clip(path: &Path, filter: &str) {
-    let source = format!("testsrc2=size=160x90:rate=25:duration=2{filter}");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"])
-        .arg(path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg made {}", path.display());
+    ffmpeg_clip(path, &format!("testsrc2=size=160x90:rate=25:duration=2{filter}"));
 }
 
 #[test]

@@ -12,14 +12,10 @@ use slate_e2e::*;
 
 /// Two seconds of ffmpeg's `testsrc2` from `start`, with `filter` after it.
 fn clip(path: &Path, start: f64, filter: &str) {
-    let source = format!("testsrc2=size=320x180:rate=25,trim=start={start}:duration=2,setpts=PTS-STARTPTS{filter}");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", &source])
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"])
-        .arg(path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg made {}", path.display());
+    ffmpeg_clip(
+        path,
+        &format!("testsrc2=size=320x180:rate=25,trim=start={start}:duration=2,setpts=PTS-STARTPTS{filter}"),
+    );
 }
 
 fn sidecar(path: &Path, shot: &str) {

@@ -254,3 +254,14 @@ pub fn serve(command: &mut Command) -> Server {
         token_file,
     }
 }
+
+/// An H.264 MP4 of the lavfi `source` made by ffmpeg (not ours).
+pub fn ffmpeg_clip(path: &Path, source: &str) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"])
+        .arg(path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg made {}", path.display());
+}

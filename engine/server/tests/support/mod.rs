@@ -11,6 +11,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 use slate_consent::Registry;
 use slate_feed::Feed;
@@ -81,4 +83,19 @@ impl Api {
     pub fn put(&self, uri: &str, body: &Value) -> (StatusCode, Value) {
         self.send(Method::PUT, uri, Some(TOKEN), body.to_string())
     }
+}
+
+/// What every refusal is: a 4xx whose JSON says what is wrong and names
+/// the field; `sent` says what was sent, for the failure message.
+pub fn refused(status: StatusCode, reply: &Value, sent: &str) -> Result<(), TestCaseError> {
+    prop_assert!(status.is_client_error(), "{sent}: {status} {reply}");
+    prop_assert!(
+        reply["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{sent}: {reply}"
+    );
+    prop_assert!(
+        reply["field"].as_str().is_some_and(|f| !f.is_empty()),
+        "{sent}: {reply}"
+    );
+    Ok(())
 }
