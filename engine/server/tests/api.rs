@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use slate_consent::{IdentityKey, Registry};
 
 mod support;
-use support::{Api, TOKEN, refused};
+use support::{Api, TOKEN, refused, thousand_malformed};
 
 impl Api {
     /// Everything but the audit log, to see that nothing changed.
@@ -293,27 +293,16 @@ fn a_thousand_malformed_bodies_are_refused_and_change_nothing() {
     let (api, _, _, seeds) = populated();
     let before = api.snapshot();
     let audit_before = api.get("/v1/consent/audit?last=10000").1;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-        cases: 1000,
-        failure_persistence: None,
-        ..ProptestConfig::default()
+    thousand_malformed(seeds.len(), |seed, choice, at, byte| {
+        let (uri, body) = &seeds[seed];
+        let bytes = mangle(body, choice, at, byte);
+        // A flipped hex digit of a public key is another valid key:
+        // a new person, not a malformed body.
+        prop_assume!(!another_key(body, &bytes));
+        let (status, reply) = api.send(Method::POST, uri, Some(TOKEN), bytes.clone());
+        refused(status, &reply, &format!("{} {}", uri, String::from_utf8_lossy(&bytes)))?;
+        Ok(())
     });
-    let strategy = (0..seeds.len(), any::<u8>(), 0usize..4096, any::<u8>());
-    let tried = std::cell::Cell::new(0);
-    runner
-        .run(&strategy, |(seed, choice, at, byte)| {
-            let (uri, body) = &seeds[seed];
-            let bytes = mangle(body, choice, at, byte);
-            // A flipped hex digit of a public key is another valid key:
-            // a new person, not a malformed body.
-            prop_assume!(!another_key(body, &bytes));
-            tried.set(tried.get() + 1);
-            let (status, reply) = api.send(Method::POST, uri, Some(TOKEN), bytes.clone());
-            refused(status, &reply, &format!("{} {}", uri, String::from_utf8_lossy(&bytes)))?;
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(tried.get(), 1000);
     assert_eq!(api.snapshot(), before, "the registry is unchanged");
     assert_eq!(api.get("/v1/consent/audit?last=10000").1, audit_before);
     let path = api.path();

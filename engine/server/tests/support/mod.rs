@@ -99,3 +99,23 @@ pub fn refused(status: StatusCode, reply: &Value, sent: &str) -> Result<(), Test
     );
     Ok(())
 }
+
+/// Runs `case` on 1,000 mangling choices (which seed, how, where, with
+/// what byte) that it does not reject with `prop_assume!`; each must pass.
+pub fn thousand_malformed(seeds: usize, case: impl Fn(usize, u8, usize, u8) -> Result<(), TestCaseError>) {
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 1000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (0..seeds, any::<u8>(), 0usize..4096, any::<u8>());
+    let tried = std::cell::Cell::new(0);
+    runner
+        .run(&strategy, |(seed, choice, at, byte)| {
+            case(seed, choice, at, byte)?;
+            tried.set(tried.get() + 1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(tried.get(), 1000);
+}
