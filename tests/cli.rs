@@ -419,3 +419,42 @@ fn bench_generate_prints_its_figures() {
         assert!(figure > 0.0, "{line}");
     }
 }
+
+/// `slate bench` runs `slate-bench`; the shipped `slate` itself depends on
+/// no benchmark crate, no pixel kernels and nothing that runs cargo, and
+/// holds none of their text.
+#[test]
+fn the_shipped_binary_carries_no_benchmarks() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = Command::new(cargo)
+        .args([
+            "tree",
+            "-p",
+            "slate-cli",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(tree.status.success(), "{}", texts(&tree).1);
+    let tree = texts(&tree).0;
+    assert!(tree.contains("slate-pipeline"), "{tree}");
+    for crate_ in ["slate-bench", "slate-kernels", "slate-test-plugins"] {
+        assert!(!tree.contains(crate_), "slate depends on {crate_}:\n{tree}");
+    }
+    let binary = std::fs::read(slate_bin()).unwrap();
+    for text in ["real-time factor (x30)", "building the plugins in"] {
+        let found = binary.windows(text.len()).any(|w| w == text.as_bytes());
+        assert!(!found, "the slate binary holds `{text}`");
+    }
+    let bench = std::fs::read(slate_bin().with_file_name("slate-bench")).unwrap();
+    assert!(
+        bench.windows(22).any(|w| w == b"real-time factor (x30)"),
+        "slate-bench has them"
+    );
+}

@@ -251,3 +251,87 @@ fn slate_serve_answers_on_loopback_behind_its_token() {
     let (status, reply) = http(address, "POST", "/v1/consent/grants", Some(token), b"{\"body\": 3}");
     assert_eq!((status, reply["field"].as_str()), (400, Some("body")), "{reply}");
 }
+
+/// One photo, three ways: `slate consent register --photo`, the photo sent
+/// to `POST /v1/consent/identities`, and `consentgate` looking at a still
+/// of it. The CLI and the API store the same bits; consentgate finds the
+/// registered face at similarity 1.
+#[test]
+fn a_photo_gives_one_embedding_from_the_cli_the_api_and_consentgate() {
+    use base64::Engine as _;
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
+    let photo = repo().join("tests/fixtures/faces/grace_hopper.ppm");
+    let (code, key, _) = consent(dir, &["key", "grace.key"]);
+    assert_eq!(code, Some(0));
+    let (code, registered, stderr) = consent(
+        dir,
+        &[
+            "--db",
+            "cli.sqlite",
+            "register",
+            "--name",
+            "Grace",
+            "--key",
+            "grace.key",
+            "--photo",
+            photo.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let from_cli = slate_consent::Registry::open(&dir.join("cli.sqlite"))
+        .unwrap()
+        .identity(registered["identity"].as_str().unwrap())
+        .unwrap()
+        .embeddings;
+
+    let server =
+        serve(slate_with_data(dir, &dir.join("data")).args(["serve", "--listen", "127.0.0.1:0", "--db", "api.sqlite"]));
+    let body = serde_json::json!({
+        "name": "Grace",
+        "public_key": key["public_key"],
+        "photos": [{
+            "source": "grace_hopper.ppm",
+            "base64": base64::engine::general_purpose::STANDARD.encode(std::fs::read(&photo).unwrap()),
+        }],
+    });
+    let (status, reply) = http(
+        &server.address,
+        "POST",
+        "/v1/consent/identities",
+        Some(&server.token),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{reply}");
+    let from_api = slate_consent::Registry::open(&dir.join("api.sqlite"))
+        .unwrap()
+        .identity(reply["id"].as_str().unwrap())
+        .unwrap()
+        .embeddings;
+    assert_eq!(from_cli.len(), 1);
+    assert_eq!(from_cli, from_api, "the CLI and the API embed the photo alike");
+
+    let line = format!(
+        "filesrc location={} ! decodebin ! imagefreeze num-buffers=3 ! videoconvert \
+         ! consentgate registry={} grantee=studio channel=web interval=1 ! metalog location=seen.jsonl ! fakesink",
+        photo.display(),
+        dir.join("cli.sqlite").display()
+    );
+    let output = slate_with_data(dir, &dir.join("data"))
+        .args(["launch", &line])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", texts(&output).1);
+    let frames = json_lines(&dir.join("seen.jsonl"));
+    assert_eq!(frames.len(), 3);
+    for frame in &frames {
+        let faces = frame["objects"].as_array().unwrap();
+        assert_eq!(faces.len(), 1, "{frame}");
+        assert_eq!(faces[0]["fields"]["name"], "Grace", "{frame}");
+        let similarity = faces[0]["fields"]["similarity"].as_f64().unwrap();
+        assert!(
+            similarity > 0.9999,
+            "consentgate's embedding is the registered one: {similarity}"
+        );
+    }
+}

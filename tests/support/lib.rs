@@ -43,6 +43,8 @@ fn build_once() -> &'static PathBuf {
                 "slate-cli",
                 "-p",
                 "gst-plugin-slate",
+                "-p",
+                "slate-bench",
                 "--profile",
                 &profile,
             ])
@@ -134,7 +136,7 @@ pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
 pub fn example_plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
-        .get_or_init(|| slate_wasm::examples::build(&repo().join("plugins")).expect("the plugins build"))
+        .get_or_init(|| slate_test_plugins::build(&repo().join("plugins")).expect("the plugins build"))
         .join(format!("{name}.wasm"))
 }
 

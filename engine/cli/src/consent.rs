@@ -2,18 +2,17 @@
 //! Keys stay with their people: commands that sign read a key file;
 //! the registry only ever holds public keys.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
-use gst::prelude::*;
 use slate_consent::{IdentityKey, Registry, Request, Terms};
+use slate_onnx::faces::{FaceFinder, Photo};
 
 use crate::Failure;
 
 #[derive(clap::Args)]
 pub struct ConsentArgs {
-    /// The registry file (default: consent.sqlite in the Slate data directory).
+    /// The registry file (default: Slate's database in its data directory).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     #[command(subcommand)]
@@ -99,9 +98,9 @@ fn parse_time(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{text}` is not a time: give seconds since the epoch or `now`"))
 }
 
-/// The registry at `db`, or consent.sqlite in the Slate data directory.
+/// The registry at `db`, or Slate's database in its data directory.
 pub fn open_registry(db: Option<PathBuf>) -> Result<Registry, Failure> {
-    let db = db.unwrap_or_else(|| slate_provenance::data_dir().join("consent.sqlite"));
+    let db = db.unwrap_or_else(|| slate_store::database_path(&slate_store::data_dir()));
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| parent.display().to_string())
@@ -128,13 +127,7 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
         ConsentCommand::Key { .. } => unreachable!("handled above"),
         ConsentCommand::Register { name, key, photos } => {
             let key = IdentityKey::load(&key).map_err(bad)?;
-            let mut embeddings = Vec::new();
-            for photo in &photos {
-                embeddings.push((
-                    photo.display().to_string(),
-                    face_embedding(photo).map_err(Failure::BadInput)?,
-                ));
-            }
+            let embeddings = photo_embeddings(&photos)?;
             let id = registry.register(&name, key.public(), &embeddings).map_err(bad)?;
             print(&serde_json::json!({ "identity": id, "photos": photos.len() }))
         }
@@ -209,45 +202,19 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
     }
 }
 
-/// The face embedding of the one face in `photo`, through the same
-/// detector and recogniser pipelines use (`onnxinfer`).
-pub(crate) fn face_embedding(photo: &Path) -> anyhow::Result<Vec<f32>> {
-    anyhow::ensure!(photo.is_file(), "{}: no such photo", photo.display());
-    let line = format!(
-        "filesrc location=\"{}\" ! decodebin ! imagefreeze num-buffers=1 ! videoconvert ! video/x-raw,format=RGBx \
-         ! onnxinfer model=centerface ! onnxinfer model=face-embed roi=face ! fakesink name=out",
-        photo.display()
-    );
-    let pipeline = gst::parse::launch(&line)?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| anyhow!("not a pipeline"))?;
-    let faces = Arc::new(Mutex::new(Vec::new()));
-    let seen = faces.clone();
-    let sink = pipeline
-        .by_name("out")
-        .and_then(|e| e.static_pad("sink"))
-        .context("the sink")?;
-    sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data {
-            let record = gstslate::SlateMeta::record_of(buffer);
-            for face in record.objects().iter().filter(|o| o.label == "face") {
-                if let Some(gstslate::model::Value::FloatList(vector)) = face.fields.get("embedding") {
-                    seen.lock()
-                        .unwrap()
-                        .push(vector.iter().map(|&v| v as f32).collect::<Vec<f32>>());
-                }
-            }
-        }
-        gst::PadProbeReturn::Ok
-    });
-    slate_pipeline::run(&pipeline, slate_pipeline::RunOptions::default())
-        .with_context(|| format!("{}: cannot read it as an image", photo.display()))?;
-    let mut faces = std::mem::take(&mut *faces.lock().unwrap());
-    match faces.len() {
-        1 => Ok(faces.remove(0)),
-        n => Err(anyhow!(
-            "{}: found {n} faces; use a photo with exactly one face",
-            photo.display()
-        )),
-    }
+/// The face embedding of the one face in each photo, as `consentgate`
+/// computes it (slate_onnx's face finder).
+pub(crate) fn photo_embeddings(photos: &[PathBuf]) -> Result<Vec<(String, Vec<f32>)>, Failure> {
+    let finder = FaceFinder::standard().map_err(|e| Failure::Runtime(e.into()))?;
+    photos
+        .iter()
+        .map(|path| {
+            let source = path.display().to_string();
+            let photo = Photo::open(path).map_err(|e| Failure::BadInput(e.into()))?;
+            let embedding = finder
+                .photo_embedding(&photo, &source)
+                .map_err(|e| Failure::BadInput(e.into()))?;
+            Ok((source, embedding))
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use crate::Failure;
 
 #[derive(clap::Args)]
 pub struct FeedArgs {
-    /// The store (default: consent.sqlite in the Slate data directory, the
+    /// The store (default: Slate's database in its data directory, the
     /// file the consent registry and `slate serve` use).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
@@ -122,7 +122,7 @@ enum FeedCommand {
 }
 
 fn db_path(db: Option<PathBuf>) -> PathBuf {
-    db.unwrap_or_else(|| slate_provenance::data_dir().join("consent.sqlite"))
+    db.unwrap_or_else(|| slate_store::database_path(&slate_store::data_dir()))
 }
 
 /// The feed in `db` (made if need be), with its registry.

@@ -45,7 +45,7 @@ pub fn ingest(args: IngestArgs) -> Result<(), Failure> {
         }
     };
     let identity =
-        slate_provenance::Identity::local(&slate_provenance::data_dir()).map_err(|e| Failure::Runtime(e.into()))?;
+        slate_provenance::Identity::local(&slate_store::data_dir()).map_err(|e| Failure::Runtime(e.into()))?;
     let mut library = Library::open(&args.out, &plugin, identity).map_err(failure)?;
     let until = if args.once {
         Watch {

@@ -1,4 +1,5 @@
-//! `slate`: run, launch, inspect, validate and benchmark Slate pipelines.
+//! `slate`: run, launch, inspect and validate Slate pipelines, and the rest of
+//! the platform from the command line (`slate bench` hands over to `slate-bench`).
 //!
 //! A thin binary: it parses arguments, shows progress and maps outcomes to
 //! exit codes (0 done, 1 runtime error, 2 bad input). The work is in the
@@ -10,17 +11,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod alloc;
 mod audio;
 mod audio_mix;
-mod bench;
-mod bench_audio;
-mod bench_c2pa;
-mod bench_consent;
-mod bench_feed;
-mod bench_generate;
-mod bench_onnx;
-mod bench_wasm;
 mod consent;
 mod feed;
 mod generate;
@@ -31,7 +23,7 @@ mod provenance;
 mod serve;
 
 #[global_allocator]
-static ALLOCATOR: alloc::HugeBlocks = alloc::HugeBlocks;
+static ALLOCATOR: slate_provenance::alloc::HugeBlocks = slate_provenance::alloc::HugeBlocks;
 
 /// Slate: a GStreamer media engine with WASM and Lua stages.
 #[derive(Parser)]
@@ -119,10 +111,13 @@ enum Command {
         #[command(subcommand)]
         what: audio::AudioCommand,
     },
-    /// Measure performance.
+    /// Measure performance: runs `slate-bench` (built beside `slate`:
+    /// cargo build -p slate-bench), e.g. `slate bench wasm`.
+    #[command(disable_help_flag = true)]
     Bench {
-        #[command(subcommand)]
-        what: bench::Bench,
+        /// What to measure and its options (`slate bench --help` lists them).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -166,6 +161,9 @@ impl From<slate_pipeline::RunError> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Bench { args } = &cli.command {
+        return bench(args);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
@@ -211,7 +209,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::ingest(args),
         Command::Generate(args) => generate::generate(args),
         Command::Audio { what } => audio::audio(what),
-        Command::Bench { what } => bench::bench(what),
+        Command::Bench { .. } => unreachable!("run before GStreamer starts"),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -224,6 +222,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Hands `slate bench ARGS` to `slate-bench ARGS`: the one beside this
+/// binary, else the one on PATH.
+fn bench(args: &[std::ffi::OsString]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("slate-bench")))
+        .filter(|path| path.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from("slate-bench"));
+    let error = std::process::Command::new(&program).args(args).exec();
+    eprintln!(
+        "error: slate bench runs {}, which could not start ({error}); build it with `cargo build -p slate-bench`",
+        program.display()
+    );
+    ExitCode::from(1)
 }
 
 /// Starts GStreamer with Slate's elements and the gst-plugins-rs elements

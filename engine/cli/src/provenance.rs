@@ -85,7 +85,7 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
     }
     let identity = match (&args.certificate, &args.key) {
         (Some(chain), Some(key)) => Identity::from_files(chain, key),
-        _ => Identity::local(&slate_provenance::data_dir()),
+        _ => Identity::local(&slate_store::data_dir()),
     }
     .map_err(|e| bad(e.into()))?;
     let story = Story {
@@ -147,7 +147,7 @@ pub fn verify(args: VerifyArgs) -> Result<(), Failure> {
             .map_err(Failure::BadInput)?;
     }
     if !args.no_local_ca {
-        trust = trust.with_local_ca(&slate_provenance::data_dir());
+        trust = trust.with_local_ca(&slate_store::data_dir());
     }
     let reports = slate_provenance::verify_path(&args.path, &trust).map_err(|e| Failure::BadInput(e.into()))?;
     print_reports(&reports, args.path.is_dir() || reports.len() != 1)

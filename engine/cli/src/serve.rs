@@ -15,7 +15,7 @@ pub struct ServeArgs {
     /// Listen on an address other machines can reach.
     #[arg(long)]
     public: bool,
-    /// The consent registry file (default: consent.sqlite in the Slate data directory).
+    /// The consent registry file (default: Slate's database in its data directory).
     #[arg(long)]
     db: Option<PathBuf>,
     /// The file with the API token (default: api-token in the Slate data
@@ -48,7 +48,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     let token_file = args
         .token_file
-        .unwrap_or_else(|| slate_provenance::data_dir().join("api-token"));
+        .unwrap_or_else(|| slate_store::data_dir().join("api-token"));
     let token = token(&token_file).map_err(Failure::BadInput)?;
     let (registry, mut feed) = crate::feed::open_feed(args.db)?;
     for path in &args.ranker {

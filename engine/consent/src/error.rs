@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsentError {
-    #[error("{path}: cannot open the consent registry: {why}")]
-    Open { path: PathBuf, why: String },
+    #[error(transparent)]
+    Database(#[from] slate_store::StoreError),
     #[error("consent registry: {0}")]
     Store(String),
     #[error("no identity `{0}` in the registry")]

@@ -6,17 +6,15 @@
 //! they sign, and take them back with signed [`Revocation`]s, which win
 //! from their timestamp on. A pipeline asks [`Registry::check`] whether a
 //! person may be shown for its grantee, channel and use at a moment; every
-//! answer goes into an append-only audit log. Everything lives in one
-//! SQLite file (migrations in `migrations/`), through sqlx, which also
-//! speaks Postgres for a shared store later.
+//! answer goes into an append-only audit log. Everything lives in Slate's
+//! database ([`slate_store::Database`], which owns the schema), through
+//! sqlx.
 
-mod database;
 mod error;
 mod keys;
 mod model;
 mod store;
 
-pub use database::Database;
 pub use error::ConsentError;
 pub use keys::IdentityKey;
 pub use model::{

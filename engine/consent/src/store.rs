@@ -1,20 +1,17 @@
-//! The registry in one SQLite file, through sqlx (blocking calls, for
-//! elements and the CLI alike: [`Database`]).
+//! The registry's queries, through sqlx (blocking calls, for elements and
+//! the CLI alike: [`Database`]).
 
 use std::path::Path;
 
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use slate_store::Database;
 use sqlx::Row;
 
-use crate::database::Database;
 use crate::error::{ConsentError, invalid};
 use crate::model::{
     AuditEntry, GRANT_KIND, Grant, GrantRecord, Identity, REVOCATION_KIND, Request, Revocation, Signed, Terms, Verdict,
     hex,
 };
-
-/// The schema, one migration per version (`PRAGMA user_version`).
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_registry.sql")];
 
 pub struct Registry {
     db: Database,
@@ -51,36 +48,20 @@ pub struct Context<'a> {
 }
 
 impl Registry {
-    /// Opens (making it if need be) the registry file and brings its schema
-    /// up to date.
+    /// Opens (making it if need be) the registry file, sharing the pool this
+    /// process already has on it.
     pub fn open(path: &Path) -> Result<Registry, ConsentError> {
-        let fail = |why: String| ConsentError::Open {
-            path: path.to_owned(),
-            why,
-        };
-        let registry = Registry {
-            db: Database::open(path, 4).map_err(fail)?,
-        };
-        registry.migrate().map_err(|e| fail(e.to_string()))?;
-        Ok(registry)
+        Ok(Registry::with(Database::open(path)?))
     }
 
-    fn migrate(&self) -> Result<(), ConsentError> {
-        self.db.block_on(async {
-            let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-                .fetch_one(self.db.pool())
-                .await?;
-            for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-                let mut tx = self.db.pool().begin().await?;
-                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-                // A number made here, not input.
-                let version = sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", index + 1));
-                sqlx::raw_sql(version).execute(&mut *tx).await?;
-                tx.commit().await?;
-                tracing::info!("consent registry: schema version {}", index + 1);
-            }
-            Ok(())
-        })
+    /// The registry in an open database.
+    pub fn with(db: Database) -> Registry {
+        Registry { db }
+    }
+
+    /// The database the registry lives in, for the stores that share it.
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     /// Registers a person: a name, their public key, and reference face

@@ -12,15 +12,17 @@ use slate_consent::{GrantWindow, Registry};
 
 use crate::error::FeedError;
 use crate::experiment::{ArmReport, arm_report};
-use crate::linear::{dot, outer};
+use crate::linear::outer;
 use crate::model::{
     Consent, DEFAULT_ARM, Experiment, Learning, NewItem, Objective, Provenance, Signal, SignalKind, check_name,
 };
-use crate::policy::{Candidate, Kind, Policy, position_bias};
-use crate::rescore::{Offer, Rescorer, Viewer};
+use crate::policy::Policy;
+use crate::rescore::Rescorer;
 use crate::rng::Rng;
-use crate::steering::{Seen, Steering, Terms};
-use crate::store::{Impression, Served, Slate, Store};
+use crate::steering::Steering;
+use crate::store::{Served, Store};
+
+mod rank;
 
 /// Features per item and per user: a bias and a projection of the item's
 /// embedding (JL random projection to 7 dimensions, unit length).
@@ -336,6 +338,11 @@ impl Feed {
         profile
     }
 
+    /// The database the feed lives in (the registry's).
+    pub fn database(&self) -> &slate_store::Database {
+        self.store.database()
+    }
+
     pub fn add_rescorer(&mut self, rescorer: Box<dyn Rescorer>) {
         self.rescorers.push(rescorer);
     }
@@ -499,268 +506,6 @@ impl Feed {
         }
         self.users.insert(user_id.to_owned(), user);
         result.map(|(out, _)| out)
-    }
-
-    fn rank_for(
-        &mut self,
-        user_id: &str,
-        user: &User,
-        arm: &str,
-        n: usize,
-        now: i64,
-    ) -> Result<(SlateOut, u32), FeedError> {
-        let profile = if user.profile.is_empty() {
-            Feed::new_profile()
-        } else {
-            user.profile.clone()
-        };
-        let served = self.slates_served;
-        let recent: HashSet<usize> = user.recent.iter().copied().collect();
-        let objective = self.objective.clone();
-        let eligible: Vec<usize> = (0..self.items.len())
-            .filter(|&i| {
-                let entry = &self.items[i];
-                if self.held(&entry.item, now).is_some() || user.hidden.contains(&i) || recent.contains(&i) {
-                    return false;
-                }
-                if entry.item.provenance == Provenance::Throttle {
-                    let rate = entry.item.throttle_rate.unwrap_or(objective.throttle_rate);
-                    return (entry.slates + 1) as f64 <= rate * (served + 1) as f64;
-                }
-                true
-            })
-            .collect();
-        let policy_kind = self.arm(arm).kind;
-        let theta = self.arm(arm).model.theta().to_vec();
-        // Dial terms and freshness for every eligible item.
-        let liked: Vec<usize> = user
-            .steering
-            .more_like
-            .iter()
-            .filter_map(|id| self.by_id.get(id).copied())
-            .collect();
-        let taste = &profile[1..];
-        let taste_norm = taste.iter().map(|v| v * v).sum::<f64>().sqrt();
-        let terms_of = |entry: &Entry, terms: &mut Terms| {
-            terms.clear();
-            let z = &entry.features[1..];
-            let seen = Seen {
-                tags: &entry.item.tags,
-                creator: &entry.item.creator,
-                like: liked
-                    .iter()
-                    .map(|&j| dot(z, &self.items[j].features[1..]))
-                    .fold(0.0, f64::max),
-                familiarity: if taste_norm > 0.0 {
-                    (dot(z, taste) / taste_norm).max(0.0)
-                } else {
-                    0.0
-                },
-            };
-            user.steering.add_terms(&seen, terms);
-            let age_h = (now - entry.published_at).max(0) as f64 / 3600.0;
-            let fresh = objective.freshness * 0.5f64.powf(age_h / objective.freshness_half_life_h);
-            if fresh > 1e-6 {
-                terms.push(("fresh", fresh));
-            }
-        };
-        // The shortlist: the best by mean plus extras, and some at random
-        // so exploration can reach the whole catalogue.
-        let mut query = vec![0.0; FEATURES];
-        for (a, u) in profile.iter().enumerate() {
-            for (b, q) in query.iter_mut().enumerate() {
-                *q += u * theta[a * FEATURES + b];
-            }
-        }
-        // Every eligible item's score through one buffer of terms; the
-        // shortlist's terms are kept for the explanation.
-        let mut scratch = Terms::new();
-        let mut scored: Vec<(usize, f64)> = eligible
-            .iter()
-            .map(|&i| {
-                terms_of(&self.items[i], &mut scratch);
-                let extra: f64 = scratch.iter().map(|t| t.1).sum();
-                let base = match policy_kind {
-                    Kind::Random => 0.0,
-                    _ => dot(&query, &self.items[i].features),
-                };
-                (i, base + extra)
-            })
-            .collect();
-        let keep = self.learning.shortlist.max(n);
-        if scored.len() > keep {
-            scored.select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1));
-            let extra: Vec<usize> = (keep..scored.len()).collect();
-            let mut chosen_extra = Vec::new();
-            for _ in 0..(2 * n).min(extra.len()) {
-                chosen_extra.push(extra[self.rng.below(extra.len())]);
-            }
-            chosen_extra.sort_unstable();
-            chosen_extra.dedup();
-            let mut short = scored[..keep].to_vec();
-            short.extend(chosen_extra.into_iter().map(|k| scored[k]));
-            scored = short;
-        }
-        let pre: Vec<(usize, f64, Terms)> = scored
-            .into_iter()
-            .map(|(i, score)| {
-                let mut terms = Terms::new();
-                terms_of(&self.items[i], &mut terms);
-                (i, score, terms)
-            })
-            .collect();
-        // Plugins re-score within their deadline; failures leave the base.
-        let viewer = Viewer {
-            id: user_id.to_owned(),
-            arm: arm.to_owned(),
-            follows: user.steering.follow.clone(),
-            less_tags: user.steering.less_tags.clone(),
-        };
-        let mut plugin_terms = vec![0.0; pre.len()];
-        if !self.rescorers.is_empty() && !pre.is_empty() {
-            let offers: Vec<Offer> = pre
-                .iter()
-                .map(|(i, score, _)| {
-                    let entry = &self.items[*i];
-                    Offer {
-                        id: entry.item.id.clone(),
-                        score: *score,
-                        creator: entry.item.creator.clone(),
-                        tags: entry.item.tags.clone(),
-                        duration_s: entry.item.duration_s,
-                        provenance: entry.item.provenance.name().to_owned(),
-                        age_h: (now - entry.published_at).max(0) as f64 / 3600.0,
-                    }
-                })
-                .collect();
-            for rescorer in self.rescorers.iter_mut() {
-                match rescorer.rescore(&viewer, &offers) {
-                    Ok(scores) => {
-                        for (k, offer) in offers.iter().enumerate() {
-                            if let Some(score) = scores.get(&offer.id) {
-                                plugin_terms[k] += score - offer.score;
-                            }
-                        }
-                        self.store.count(&format!("plugin.{}.calls", rescorer.name()), 1)?;
-                    }
-                    Err(why) => {
-                        tracing::warn!("ranker plugin {} failed, base scores stand: {why}", rescorer.name());
-                        self.store.count(&format!("plugin.{}.failures", rescorer.name()), 1)?;
-                    }
-                }
-            }
-        }
-        let xs: Vec<Vec<f64>> = pre.iter().map(|(i, _, _)| self.pair(&profile, *i)).collect();
-        let candidates: Vec<Candidate> = pre
-            .iter()
-            .zip(&xs)
-            .zip(&plugin_terms)
-            .map(|(((i, _, terms), x), plugin)| Candidate {
-                key: *i as u64,
-                x,
-                extra: terms.iter().map(|t| t.1).sum::<f64>() + plugin,
-            })
-            .collect();
-        let explore = user.explored.0 != day(now) || user.explored.1 < self.learning.explore_per_day;
-        let similarity =
-            |a: usize, b: usize| dot(&self.items[pre[a].0].features[1..], &self.items[pre[b].0].features[1..]).max(0.0);
-        let diversity = objective.diversity;
-        let mut rng = self.rng.clone();
-        let policy = self.arms.get_mut(arm).expect("made above");
-        let picks = policy.choose(&candidates, n, explore, (diversity, &similarity), &mut rng);
-        self.rng = rng;
-        let slate_id = format!("s-{now:x}-{:016x}", self.rng.next_u64());
-        let mut items = Vec::with_capacity(picks.len());
-        let mut impressions = Vec::with_capacity(picks.len());
-        let mut explored = 0;
-        for (position, pick) in picks.iter().enumerate() {
-            let (index, _, dial_terms) = &pre[pick.index];
-            let entry = &self.items[*index];
-            let mut terms = vec![Term {
-                term: "model",
-                value: pick.mean,
-            }];
-            if pick.bonus != 0.0 {
-                terms.push(Term {
-                    term: "explore",
-                    value: pick.bonus,
-                });
-            }
-            terms.extend(dial_terms.iter().map(|&(term, value)| Term { term, value }));
-            if plugin_terms[pick.index] != 0.0 {
-                terms.push(Term {
-                    term: "plugin",
-                    value: plugin_terms[pick.index],
-                });
-            }
-            if pick.diversity != 0.0 {
-                terms.push(Term {
-                    term: "diversity",
-                    value: -pick.diversity,
-                });
-            }
-            terms.sort_by(|a, b| b.value.abs().total_cmp(&a.value.abs()));
-            let score = terms.iter().map(|t| t.value).sum();
-            let why = if pick.uniform {
-                "exploring: picked at random (the epsilon floor)".to_owned()
-            } else {
-                terms
-                    .iter()
-                    .take(3)
-                    .map(|t| format!("{} {:+.3}", t.term, t.value))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let departed = pick.uniform || pick.bonus != 0.0 && !pick.greedy;
-            explored += departed as u32;
-            let impression = format!("{slate_id}-{position}");
-            impressions.push(Impression {
-                id: impression.clone(),
-                item: entry.item.id.clone(),
-                position,
-                candidates: candidates.len(),
-                propensity: pick.propensity.clamp(1e-9, 1.0),
-                explored: departed,
-                examined: position_bias(position),
-            });
-            items.push(Ranked {
-                item: entry.item.id.clone(),
-                impression,
-                position,
-                propensity: pick.propensity,
-                score,
-                terms,
-                why,
-            });
-        }
-        let seqs = self.store.add_slate(&Slate {
-            id: slate_id.clone(),
-            user: user_id.to_owned(),
-            arm: arm.to_owned(),
-            policy: policy_kind.name().to_owned(),
-            served_at: now,
-            profile: profile.clone(),
-            impressions,
-        })?;
-        self.slates_served += 1;
-        for (position, (pick, seq)) in picks.iter().zip(seqs).enumerate() {
-            let index = pre[pick.index].0;
-            self.items[index].slates += 1;
-            let policy = self.arms.get_mut(arm).expect("made above");
-            policy.observe(index as u64, &xs[pick.index], position_bias(position), None);
-            self.applied.0 = self.applied.0.max(seq);
-        }
-        self.maybe_snapshot(picks.len() as u64, now)?;
-        Ok((
-            SlateOut {
-                slate: slate_id,
-                user: user_id.to_owned(),
-                arm: arm.to_owned(),
-                policy: policy_kind.name(),
-                items,
-            },
-            explored,
-        ))
     }
 
     /// Takes in a batch of signals: all checked first, written in one

@@ -18,6 +18,8 @@ pub enum FeedError {
     Store(String),
     #[error(transparent)]
     Consent(#[from] slate_consent::ConsentError),
+    #[error(transparent)]
+    Database(#[from] slate_store::StoreError),
 }
 
 impl FeedError {

@@ -1,16 +1,14 @@
-//! The feed's tables in the registry's SQLite file, through sqlx (blocking
-//! calls over the registry's [`Database`]). Everything
+//! The feed's queries on its tables in Slate's database (blocking calls
+//! over the shared [`Database`], which owns the schema). Everything
 //! the feed learns from is here; the in-memory state is rebuilt from it.
 
 use std::path::Path;
 
-use slate_consent::Database;
+use slate_store::Database;
 use sqlx::Row;
 
 use crate::error::FeedError;
 use crate::model::{Consent, NewItem, Provenance, Signal, SignalKind};
-
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_feed.sql")];
 
 pub struct Store {
     db: Database,
@@ -156,35 +154,16 @@ fn served_of(row: &sqlx::sqlite::SqliteRow) -> Served {
 const SERVED: &str = "SELECT seq, id, user_id, item_id, arm, position, examined, explored, served_at, profile, reward, completion FROM feed_impressions";
 
 impl Store {
+    /// The feed's tables in the database at `path` (the registry's file),
+    /// sharing the pool this process already has on it.
     pub fn open(path: &Path) -> Result<Store, FeedError> {
-        let fail = |why: String| FeedError::file(path, format!("cannot open the feed store: {why}"));
-        let store = Store {
-            db: Database::open(path, 2).map_err(fail)?,
-        };
-        store.migrate().map_err(|e| fail(e.to_string()))?;
-        Ok(store)
+        Ok(Store {
+            db: Database::open(path)?,
+        })
     }
 
-    fn migrate(&self) -> Result<(), FeedError> {
-        self.db.block_on(async {
-            sqlx::raw_sql("CREATE TABLE IF NOT EXISTS feed_schema (version INTEGER NOT NULL)")
-                .execute(self.db.pool())
-                .await?;
-            let version: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM feed_schema")
-                .fetch_one(self.db.pool())
-                .await?;
-            for (index, sql) in MIGRATIONS.iter().enumerate().skip(version.unwrap_or(0) as usize) {
-                let mut tx = self.db.pool().begin().await?;
-                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO feed_schema (version) VALUES (?)")
-                    .bind(index as i64 + 1)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                tracing::info!("feed store: schema version {}", index + 1);
-            }
-            Ok(())
-        })
+    pub fn database(&self) -> &Database {
+        &self.db
     }
 
     pub fn add_item(&self, item: &NewItem, published_at: i64) -> Result<(), FeedError> {

@@ -387,7 +387,7 @@ fn experiments_split_users_stably_and_report_per_arm() {
 }
 
 fn plugins() -> PathBuf {
-    slate_wasm::examples::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap()
+    slate_test_plugins::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap()
 }
 
 #[test]

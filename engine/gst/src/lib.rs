@@ -31,7 +31,7 @@ pub mod luastage;
 mod meta;
 pub mod metalog;
 pub mod onnxinfer;
-mod reload;
+mod sandbox;
 pub mod shottag;
 mod signing;
 pub mod stem;

@@ -8,6 +8,9 @@ use gst::glib;
 use gst::prelude::*;
 use slate_provenance::{Identity, PluginUse, ProvenanceError, Story};
 
+/// What the media is unless `source` says otherwise.
+const DEFAULT_SOURCE: &str = "capture";
+
 /// The signing properties, set by the user.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Signing {
@@ -23,7 +26,7 @@ impl Signing {
             glib::ParamSpecString::builder("source")
                 .nick("Source")
                 .blurb("How the media came to be: capture, generated or composite (IPTC digitalSourceType)")
-                .default_value(Some("capture"))
+                .default_value(Some(DEFAULT_SOURCE))
                 .mutable_ready()
                 .build(),
             glib::ParamSpecString::builder("story")
@@ -59,7 +62,7 @@ impl Signing {
     pub(crate) fn get(&self, name: &str) -> glib::Value {
         let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).to_value();
         match name {
-            "source" => self.source.as_deref().unwrap_or("capture").to_value(),
+            "source" => self.source.as_deref().unwrap_or(DEFAULT_SOURCE).to_value(),
             "story" => self.story.to_value(),
             "certificate" => path(&self.certificate),
             "key" => path(&self.key),
@@ -70,7 +73,7 @@ impl Signing {
     pub(crate) fn identity(&self) -> Result<Identity, ProvenanceError> {
         match (&self.certificate, &self.key) {
             (Some(chain), Some(key)) => Identity::from_files(chain, key),
-            (None, None) => Identity::local(&slate_provenance::data_dir()),
+            (None, None) => Identity::local(&slate_store::data_dir()),
             (Some(path), None) | (None, Some(path)) => Err(ProvenanceError::BadIdentity {
                 path: path.clone(),
                 why: "`certificate` and `key` go together: set both, or neither for the local CA".into(),
@@ -97,7 +100,7 @@ impl Signing {
             Some(json) => serde_json::from_str(json).map_err(|e| format!("`story` is not a valid story: {e}"))?,
             None => Story::default(),
         };
-        let source = self.source.as_deref().unwrap_or("capture");
+        let source = self.source.as_deref().unwrap_or(DEFAULT_SOURCE);
         story.source = Some(
             serde_json::from_value(serde_json::Value::String(source.to_owned()))
                 .map_err(|_| format!("`source` is `{source}`; use capture, generated or composite"))?,

@@ -2,7 +2,9 @@
 //! portraits of Grace Hopper and Eileen Collins, tests/fixtures/faces):
 //! who passes, who is blurred or blocked, counted frame by frame in the
 //! pixels and in the metadata; revocation during a live run; grant ids in
-//! the C2PA manifest.
+//! the C2PA manifest; and through `gst_check::Harness`: the metadata of
+//! every frame, the check interval restarting after a flush, and a frame
+//! blocked for an unregistered face.
 
 mod common;
 
@@ -711,4 +713,127 @@ fn missing_settings_are_named_before_the_stream_starts() {
         dir.path().join("r.sqlite").display()
     )));
     assert!(error.contains("`channel`"), "{error}");
+}
+
+/// `consentgate` on an empty registry in a harness, its frames `caps`.
+fn gate_harness(dir: &Path, props: &[(&str, &str)], caps: &str) -> gst_check::Harness {
+    common::init();
+    let registry = dir.join("empty.sqlite");
+    Registry::open(&registry).unwrap();
+    let element = gst::ElementFactory::make("consentgate")
+        .property("registry", registry.display().to_string())
+        .property("grantee", "studio")
+        .property("channel", "web")
+        .property("media", "harness")
+        .build()
+        .unwrap();
+    for (name, value) in props {
+        element.set_property_from_str(name, value);
+    }
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str(caps);
+    h
+}
+
+fn frame_at(pixels: Vec<u8>, ms: u64) -> gst::Buffer {
+    let mut buffer = gst::Buffer::from_mut_slice(pixels);
+    let b = buffer.get_mut().unwrap();
+    b.set_pts(gst::ClockTime::from_mseconds(ms));
+    b.set_duration(gst::ClockTime::from_mseconds(40));
+    buffer
+}
+
+#[test]
+fn harness_marks_every_frame_and_a_flush_restarts_the_check_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = gate_harness(
+        dir.path(),
+        &[("interval", "2")],
+        "video/x-raw,format=RGBx,width=64,height=48,framerate=25/1",
+    );
+    // No faces in flat grey: every frame passes as it is.
+    let grey = |n: u8| vec![90 + n; 64 * 48 * 4];
+    let mut checked = Vec::new();
+    for n in 0..3u8 {
+        h.push(frame_at(grey(n), 40 * n as u64)).unwrap();
+        let out = h.pull().unwrap();
+        assert_eq!(out.pts(), Some(gst::ClockTime::from_mseconds(40 * n as u64)));
+        assert_eq!(out.duration(), Some(gst::ClockTime::from_mseconds(40)));
+        assert_eq!(out.map_readable().unwrap().as_slice(), grey(n).as_slice());
+        let record = SlateMeta::record_of(&out);
+        assert_eq!(record.get("consent.action").and_then(Value::as_text), Some("pass"));
+        assert_eq!(record.get("consent.grants"), Some(&Value::TextList(Vec::new())));
+        assert!(record.objects().is_empty(), "{record:?}");
+        checked.push(record.get("consent.checked") == Some(&Value::Bool(true)));
+    }
+    assert_eq!(checked, [true, false, true], "every 2nd frame is checked");
+    // Frame 3 would not be checked; after a flush the count starts over.
+    common::flush(&mut h);
+    h.push(frame_at(grey(3), 0)).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(out.pts(), Some(gst::ClockTime::ZERO));
+    assert_eq!(
+        SlateMeta::record_of(&out).get("consent.checked"),
+        Some(&Value::Bool(true)),
+        "the first frame after a flush is checked"
+    );
+    assert!(h.push_event(gst::event::Eos::new()));
+    assert!(common::pull_to_eos(&mut h).is_empty());
+}
+
+#[test]
+fn harness_blocks_a_frame_showing_an_unregistered_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = gate_harness(
+        dir.path(),
+        &[("interval", "1"), ("unknown-policy", "block")],
+        "video/x-raw,format=RGBx,width=256,height=256,framerate=25/1",
+    );
+    let bus = common::bus_for(&h.element().unwrap());
+    let photo = photo("astronaut.ppm");
+    assert_eq!((photo.width, photo.height), (256, 256));
+    let face: Vec<u8> = photo.rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 0]).collect();
+    h.push(frame_at(face, 0)).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(out.pts(), Some(gst::ClockTime::ZERO));
+    assert!(
+        out.map_readable().unwrap().iter().all(|&b| b == 0),
+        "a blocked frame is black"
+    );
+    let record = SlateMeta::record_of(&out);
+    assert_eq!(record.get("consent.action").and_then(Value::as_text), Some("block"));
+    assert_eq!(record.get("consent.grants"), Some(&Value::TextList(Vec::new())));
+    let faces = record.objects();
+    assert_eq!(faces.len(), 1, "{record:?}");
+    assert_eq!(faces[0].label, "face");
+    assert_eq!(
+        faces[0].fields.get("consent"),
+        Some(&Value::from("not in the registry"))
+    );
+    assert_eq!(faces[0].fields.get("action"), Some(&Value::from("block")));
+    let bbox = faces[0].bbox.unwrap();
+    assert!(
+        (70.0..115.0).contains(&bbox.x) && (15.0..60.0).contains(&bbox.y),
+        "the face is where the photo has it: {bbox:?}"
+    );
+    let checks = common::element_messages(&common::drain(&bus), gstslate::consentgate::CONSENT_MESSAGE);
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].get::<u32>("faces").unwrap(), 1);
+    assert_eq!(checks[0].get::<String>("action").unwrap(), "block");
+    assert_eq!(
+        checks[0].get::<Vec<String>>("refused").unwrap(),
+        ["unknown: not in the registry"]
+    );
+
+    // The next check finds nobody: the frame passes untouched.
+    let grey = vec![96u8; 256 * 256 * 4];
+    h.push(frame_at(grey.clone(), 40)).unwrap();
+    let out = h.pull().unwrap();
+    assert_eq!(out.map_readable().unwrap().as_slice(), grey.as_slice());
+    assert_eq!(
+        SlateMeta::record_of(&out)
+            .get("consent.action")
+            .and_then(Value::as_text),
+        Some("pass")
+    );
 }

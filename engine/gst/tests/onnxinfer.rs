@@ -1,8 +1,10 @@
-//! `onnxinfer` with the pinned models on real media.
+//! `onnxinfer` with the pinned models on real media, and through
+//! `gst_check::Harness`: batches held and released, a flush dropping the
+//! unfinished one, EOS running it.
 
 mod common;
 
-use common::{init, pipeline, play_to_eos, start_error};
+use common::{flush, init, pipeline, play_to_eos, pull_to_eos, start_error};
 use gst::prelude::*;
 use gstslate::SlateMeta;
 use gstslate::model::Record;
@@ -305,4 +307,92 @@ fn elements_sharing_a_session_batch_their_streams_together() {
     }
     let (runs, _) = model.stats();
     assert!(runs <= 13, "30 frames from 3 streams in batches of 3 took {runs} runs");
+}
+
+/// An 8x4 RGBA frame of one colour at `ms`.
+fn rgba_frame(ms: u64, [r, g, b]: [u8; 3]) -> gst::Buffer {
+    let pixels: Vec<u8> = std::iter::repeat_n([r, g, b, 255], 8 * 4).flatten().collect();
+    let mut buffer = gst::Buffer::from_mut_slice(pixels);
+    let buf = buffer.get_mut().unwrap();
+    buf.set_pts(gst::ClockTime::from_mseconds(ms));
+    buf.set_duration(gst::ClockTime::from_mseconds(40));
+    buffer
+}
+
+/// What models/make_grade.py's grade makes of one RGB colour (0..1).
+fn graded([r, g, b]: [u8; 3]) -> [f64; 3] {
+    let [r, g, b] = [r, g, b].map(|c| f64::from(c) / 255.0);
+    [
+        1.10 * r + 0.05 * g + 0.02,
+        0.02 * r + 1.00 * g + 0.02 * b + 0.01,
+        0.05 * g + 0.85 * b,
+    ]
+    .map(|v| v.clamp(0.0, 1.0))
+}
+
+fn float_list(record: &Record, key: &str) -> Vec<f64> {
+    match record.get(key) {
+        Some(gstslate::model::Value::FloatList(values)) => values.clone(),
+        other => panic!("{key}: {other:?} in {record:?}"),
+    }
+}
+
+#[test]
+fn harness_batches_frames_flush_drops_the_unfinished_batch_and_eos_runs_it() {
+    init();
+    let element = gst::ElementFactory::make("onnxinfer")
+        .property("model", "grade")
+        .property("batch-size", 2u32)
+        .property("output-tensors", true)
+        .property_from_str("execution-provider", "cpu")
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str("video/x-raw,format=RGBA,width=8,height=4,framerate=25/1");
+    let colours = [[200, 100, 50], [10, 220, 90], [255, 255, 255], [0, 40, 160]];
+    let check = |out: &gst::Buffer, ms: u64, colour: [u8; 3]| {
+        assert_eq!(out.pts(), Some(gst::ClockTime::from_mseconds(ms)));
+        assert_eq!(out.duration(), Some(gst::ClockTime::from_mseconds(40)));
+        assert_eq!(
+            out.map_readable().unwrap().as_slice(),
+            rgba_frame(ms, colour).map_readable().unwrap().as_slice(),
+            "the pixels pass unchanged"
+        );
+        let record = SlateMeta::record_of(out);
+        assert_eq!(float_list(&record, "onnx.graded.shape"), [1.0, 3.0, 4.0, 8.0]);
+        let tensor = float_list(&record, "onnx.graded");
+        assert_eq!(tensor.len(), 3 * 4 * 8);
+        for (plane, expected) in tensor.chunks(32).zip(graded(colour)) {
+            assert!(
+                plane.iter().all(|v| (v - expected).abs() < 1e-3),
+                "frame at {ms} ms: {plane:?} vs {expected}"
+            );
+        }
+        assert!(record.get("onnx.ms").is_some());
+        assert!(record.get("onnx.carried").is_none());
+    };
+
+    h.push(rgba_frame(0, colours[0])).unwrap();
+    assert!(h.try_pull().is_none(), "the first frame waits for its batch");
+    h.push(rgba_frame(40, colours[1])).unwrap();
+    check(&h.pull().unwrap(), 0, colours[0]);
+    check(&h.pull().unwrap(), 40, colours[1]);
+    assert_eq!(element.property::<u64>("inferences"), 2);
+
+    // A frame waiting for its batch is dropped by a flush, never run.
+    h.push(rgba_frame(80, colours[2])).unwrap();
+    flush(&mut h);
+    assert!(h.try_pull().is_none());
+    assert_eq!(element.property::<u64>("inferences"), 2);
+
+    // After it, a lone frame runs at EOS, before the EOS goes on.
+    h.push(rgba_frame(120, colours[3])).unwrap();
+    assert!(h.try_pull().is_none());
+    assert!(h.push_event(gst::event::Eos::new()));
+    let rest = pull_to_eos(&mut h);
+    assert_eq!(rest.len(), 1);
+    check(&rest[0], 120, colours[3]);
+    assert_eq!(element.property::<u64>("inferences"), 3);
+    let caps = h.sinkpad().unwrap().current_caps().unwrap();
+    assert_eq!(caps.structure(0).unwrap().get::<i32>("width").unwrap(), 8);
 }

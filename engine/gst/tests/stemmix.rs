@@ -1,5 +1,6 @@
 //! `stemmix`: named stems at different rates and layouts mixed into one,
-//! music ducked under speech that Silero VAD finds, measured on the output.
+//! music ducked under speech that Silero VAD finds, measured on the output;
+//! and one stem through `gst_check::Harness` on its request pad.
 
 mod common;
 
@@ -156,4 +157,112 @@ fn bad_stem_settings_are_refused_naming_the_stem() {
     let p = pipeline("audiotestsrc num-buffers=10 ! mix.music stemmix name=mix stems=\"music: gain=90\" ! fakesink");
     let error = start_error(&p);
     assert!(error.contains("stem `music`: gain=90 is out of range"), "{error}");
+}
+
+/// The stereo frames of mixed buffers, as (left, right).
+fn frames_of(buffers: &[gst::Buffer]) -> Vec<(f32, f32)> {
+    buffers
+        .iter()
+        .flat_map(|b| common::f32_samples(b))
+        .collect::<Vec<f32>>()
+        .chunks_exact(2)
+        .map(|f| (f[0], f[1]))
+        .collect()
+}
+
+#[test]
+fn harness_mixes_a_stem_on_its_request_pad_with_its_settings() {
+    common::init();
+    let mix = gst::ElementFactory::make("stemmix")
+        .property("stems", "music: gain=-6, pan=-1")
+        .property("rate", 48_000u32)
+        .property("channels", 2u32)
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&mix, Some("music"), Some("src"));
+    assert!(
+        mix.static_pad("music").is_some(),
+        "the request pad is named after the stem"
+    );
+    // 16-bit samples: the stem is converted to the mix's F32.
+    h.set_src_caps_str("audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved");
+    let block = |ms: u64| {
+        let mut buffer = gst::Buffer::from_mut_slice(16384i16.to_le_bytes().repeat(2 * 480));
+        let b = buffer.get_mut().unwrap();
+        b.set_pts(gst::ClockTime::from_mseconds(ms));
+        b.set_duration(gst::ClockTime::from_mseconds(10));
+        buffer
+    };
+    let left = 0.5 * 10f32.powf(-6.0 / 20.0);
+    let mut out = Vec::new();
+    for n in 0..3 {
+        h.push(block(10 * n)).unwrap();
+        out.push(h.pull().unwrap());
+    }
+    // A live change of the stems reaches the stem between two buffers.
+    mix.set_property("stems", "music: gain=-20, pan=-1");
+    h.push(block(30)).unwrap();
+    out.push(h.pull().unwrap());
+    assert!(h.push_event(gst::event::Eos::new()));
+    out.extend(common::pull_to_eos(&mut h));
+
+    let caps = h.sinkpad().unwrap().current_caps().unwrap();
+    let info = gst_audio::AudioInfo::from_caps(&caps).unwrap();
+    assert_eq!(
+        (info.format(), info.rate(), info.channels()),
+        (gst_audio::AUDIO_FORMAT_F32, 48_000, 2),
+        "{caps}"
+    );
+    let mut at = gst::ClockTime::ZERO;
+    for buffer in &out {
+        assert_eq!(buffer.pts(), Some(at), "contiguous");
+        at += buffer.duration().unwrap();
+    }
+    assert_eq!(
+        at,
+        gst::ClockTime::from_mseconds(40),
+        "everything is mixed, nothing more"
+    );
+    let frames = frames_of(&out);
+    assert_eq!(frames.len(), 1920);
+    // 0.5 at -6 dB hard left, then at -20 dB after the change.
+    let quieter = 0.5 * 10f32.powf(-20.0 / 20.0);
+    for (i, (l, r)) in frames.iter().enumerate() {
+        let expected = if i < 1440 { left } else { quieter };
+        assert!((l - expected).abs() < 1e-5, "frame {i}: left {l}, not {expected}");
+        assert!(r.abs() < 1e-6, "frame {i}: right {r}");
+    }
+}
+
+#[test]
+fn harness_stem_keeps_mixing_after_a_flush() {
+    common::init();
+    let mix = gst::ElementFactory::make("stemmix")
+        .property("stems", "dialogue: gain=-12")
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&mix, Some("dialogue"), Some("src"));
+    h.set_src_caps_str("audio/x-raw,format=F32LE,rate=48000,channels=2,layout=interleaved");
+    let block = |ms: u64| common::f32_block(gst::ClockTime::from_mseconds(ms), &[0.25; 960], 2, 48_000);
+    let expected = 0.25 * 10f32.powf(-12.0 / 20.0);
+    h.push(block(0)).unwrap();
+    let first = h.pull().unwrap();
+    assert_eq!(first.pts(), Some(gst::ClockTime::ZERO));
+    // The flush goes through the mixer, which starts over from the new
+    // segment: silence until the stem's next buffer, at 10 ms.
+    common::flush(&mut h);
+    h.push(block(10)).unwrap();
+    assert!(h.push_event(gst::event::Eos::new()));
+    let rest = common::pull_to_eos(&mut h);
+    assert_eq!(rest.len(), 2, "{rest:?}");
+    assert_eq!(rest[0].pts(), Some(gst::ClockTime::ZERO));
+    assert!(common::f32_samples(&rest[0]).iter().all(|s| *s == 0.0));
+    let after = &rest[1];
+    assert_eq!(after.pts(), Some(gst::ClockTime::from_mseconds(10)));
+    assert_eq!(after.duration(), Some(gst::ClockTime::from_mseconds(10)));
+    for buffer in [&first, after] {
+        let samples = common::f32_samples(buffer);
+        assert_eq!(samples.len(), 960);
+        assert!(samples.iter().all(|s| (s - expected).abs() < 1e-6), "{samples:?}");
+    }
 }

@@ -255,7 +255,7 @@ fn logged_times(path: &Path) -> Vec<f64> {
 #[test]
 fn the_watchdog_restarts_a_failing_branch_while_the_rest_runs_on() {
     register_slate_elements();
-    let plugins = slate_wasm::examples::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap();
+    let plugins = slate_test_plugins::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap();
     let flaky = plugins.join("flaky_source.wasm");
     in_scratch(|dir| {
         std::fs::create_dir_all(dir.join("out")).unwrap();

@@ -36,4 +36,8 @@ pub enum OnnxError {
     Run { model: String, why: String },
     #[error("models/models.toml: {0}")]
     Manifest(String),
+    /// A photo that cannot be read or does not show one face: the photo
+    /// (its file name, or what the upload called it) and why.
+    #[error("{photo}: {why}")]
+    Photo { photo: String, why: String },
 }

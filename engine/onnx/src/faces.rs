@@ -1,16 +1,24 @@
 //! Faces in a frame and who they look like: a detector (CenterFace) finds
 //! them with their 5 landmarks, a recogniser embeds each one aligned onto
 //! the ArcFace template. The same preprocessing as `onnxinfer` with
-//! `roi=face`, so embeddings made either way compare.
+//! `roi=face`, so embeddings made either way compare. A person registers
+//! from a [`Photo`] through the same finder `consentgate` checks frames
+//! with, so both give one embedding for one face.
 
 use std::sync::Arc;
 
 use crate::error::OnnxError;
 use crate::manifest::{InputSpec, Layout};
 use crate::postprocess::{self, Detection};
-use crate::preprocess::{self, Frame};
+use crate::preprocess::{self, Frame, PixelFormat};
 use crate::session::{Model, Options, open};
 use crate::tensor::{TensorView, ViewData};
+
+/// The face detector registration and `consentgate` use unless told
+/// otherwise (a model of models/models.toml).
+pub const DETECTOR: &str = "centerface";
+/// The face recogniser they use unless told otherwise.
+pub const RECOGNISER: &str = "face-embed";
 
 /// A face: where it is, and its unit-length embedding.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +61,11 @@ impl FaceFinder {
             recogniser_input,
             threshold: 0.5,
         })
+    }
+
+    /// The default detector and recogniser, as registration uses them.
+    pub fn standard() -> Result<FaceFinder, OnnxError> {
+        FaceFinder::open(DETECTOR, RECOGNISER, &Options::new(DETECTOR))
     }
 
     /// The detector and recogniser, for their names and providers.
@@ -157,6 +170,66 @@ impl FaceFinder {
             .zip(embeddings)
             .map(|(detection, embedding)| Face { detection, embedding })
             .collect())
+    }
+}
+
+/// A photo decoded to RGB: JPEG, PNG or PNM (PPM, PGM).
+#[derive(Debug, Clone)]
+pub struct Photo {
+    rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+impl Photo {
+    /// Decodes `bytes`; `source` (a file name, an upload's field) names the
+    /// photo in errors.
+    pub fn decode(bytes: &[u8], source: &str) -> Result<Photo, OnnxError> {
+        let image = image::load_from_memory(bytes).map_err(|e| OnnxError::Photo {
+            photo: source.to_owned(),
+            why: format!("cannot read it as a JPEG, PNG or PNM image: {e}"),
+        })?;
+        let rgb = image.into_rgb8();
+        Ok(Photo {
+            width: rgb.width(),
+            height: rgb.height(),
+            rgb: rgb.into_raw(),
+        })
+    }
+
+    /// Reads and decodes the photo at `path`.
+    pub fn open(path: &std::path::Path) -> Result<Photo, OnnxError> {
+        let source = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| OnnxError::Photo {
+            photo: source.clone(),
+            why: e.to_string(),
+        })?;
+        Photo::decode(&bytes, &source)
+    }
+
+    pub fn frame(&self) -> Frame<'_> {
+        Frame {
+            data: &self.rgb,
+            format: PixelFormat::Rgb,
+            width: self.width,
+            height: self.height,
+            stride: self.width as usize * 3,
+        }
+    }
+}
+
+impl FaceFinder {
+    /// The embedding of the one face in `photo` (`source` names it in
+    /// errors): a reference for the consent registry.
+    pub fn photo_embedding(&self, photo: &Photo, source: &str) -> Result<Vec<f32>, OnnxError> {
+        let mut faces = self.find(&photo.frame())?;
+        match faces.len() {
+            1 => Ok(faces.remove(0).embedding),
+            n => Err(OnnxError::Photo {
+                photo: source.to_owned(),
+                why: format!("found {n} faces; use a photo with exactly one face"),
+            }),
+        }
     }
 }
 

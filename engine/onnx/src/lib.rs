@@ -27,6 +27,6 @@ pub mod text;
 pub use error::OnnxError;
 pub use manifest::{ModelSpec, resolve};
 pub use pool::ItemOutputs;
-pub use runtime::{Provider, Runtime, cache_dir, init, library_path};
+pub use runtime::{Provider, Runtime, init, library_path};
 pub use session::{Model, Options, PinnedSessions, Port, loads, open};
 pub use tensor::{Tensor, TensorData, TensorView, ViewData};

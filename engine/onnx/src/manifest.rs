@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 
 use crate::error::OnnxError;
-use crate::runtime::cache_dir;
 
 const MANIFEST: &str = include_str!("../../../models/models.toml");
 
@@ -238,7 +237,7 @@ fn pinned_file(
 
 /// Where the setup puts models.
 pub fn models_dir() -> PathBuf {
-    cache_dir().join("models")
+    slate_store::cache_dir().join("models")
 }
 
 /// A model by name (from models.toml) or by path (any .onnx file).

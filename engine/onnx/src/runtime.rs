@@ -27,22 +27,15 @@ pub struct Runtime {
     pub version: String,
 }
 
-/// Where Slate keeps downloaded and generated things.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLATE_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    home.join(".cache/slate")
-}
-
 /// The library to load: `ORT_DYLIB_PATH`, else the pinned one in the cache.
 pub fn library_path() -> PathBuf {
     if let Some(path) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
     let pin = manifest::runtime_pin();
-    cache_dir().join(format!("onnxruntime-{}", pin.version)).join(&pin.file)
+    slate_store::cache_dir()
+        .join(format!("onnxruntime-{}", pin.version))
+        .join(&pin.file)
 }
 
 /// Loads and starts ONNX Runtime once per process; later calls return the

@@ -1,7 +1,7 @@
 //! Loaded models and the registry that shares them: every user that names
 //! the same `session-id` gets the one session.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -128,6 +128,28 @@ fn port(name: &str, value: &ValueType) -> Port {
     }
 }
 
+/// Says once per process which provider `auto` settled on and which it
+/// passed over; each model's reasons only at debug level.
+fn report_fallback(model: &str, provider: Provider, fallbacks: &[String]) {
+    static SAID: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    tracing::debug!(
+        "{model}: running on {provider}{}",
+        fallbacks.iter().map(|f| format!("; not {f}")).collect::<String>()
+    );
+    let passed_over: Vec<&str> = fallbacks.iter().filter_map(|f| f.split(':').next()).collect();
+    let line = if passed_over.is_empty() {
+        format!("ONNX Runtime runs on {provider}")
+    } else {
+        format!(
+            "ONNX Runtime runs on {provider} ({} not available here; RUST_LOG=slate_onnx=debug says why)",
+            passed_over.join(", ")
+        )
+    };
+    if SAID.lock().unwrap_or_else(|e| e.into_inner()).insert(line.clone()) {
+        tracing::info!("{line}");
+    }
+}
+
 impl Model {
     fn load(spec: ModelSpec, options: &Options) -> Result<Model, OnnxError> {
         let runtime = runtime::init()?;
@@ -171,11 +193,7 @@ impl Model {
                 Ok(session) => {
                     LOADS.fetch_add(1, Ordering::Relaxed);
                     if options.provider == Provider::Auto {
-                        tracing::info!(
-                            "{}: running on {provider}{}",
-                            spec.name,
-                            fallbacks.iter().map(|f| format!("; not {f}")).collect::<String>()
-                        );
+                        report_fallback(&spec.name, provider, &fallbacks);
                     }
                     let inputs = session.inputs.iter().map(|i| port(&i.name, &i.input_type)).collect();
                     let outputs = session.outputs.iter().map(|o| port(&o.name, &o.output_type)).collect();

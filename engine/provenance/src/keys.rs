@@ -33,19 +33,6 @@ impl std::fmt::Debug for Identity {
     }
 }
 
-/// Where Slate keeps what it makes and must not lose: `$SLATE_DATA_DIR`,
-/// else `$XDG_DATA_HOME/slate`, else `~/.local/share/slate`.
-pub fn data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLATE_DATA_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("slate");
-    }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    home.join(".local/share/slate")
-}
-
 /// Where [`Identity::local`] keeps the local CA's certificate.
 pub(crate) fn local_ca(dir: &Path) -> PathBuf {
     dir.join("signing").join("ca.pem")

@@ -4,6 +4,7 @@
 //! ([`Story`]), signing finished MP4 and fragmented MP4 / HLS output, and
 //! verification reports ([`verify`]).
 
+pub mod alloc;
 mod error;
 mod folder;
 mod keys;
@@ -14,7 +15,7 @@ mod verify;
 
 pub use error::ProvenanceError;
 pub use folder::{playlist_groups, verify_path, verify_playlist};
-pub use keys::{Identity, Validity, data_dir};
+pub use keys::{Identity, Validity};
 pub use manifest::{Edit, PluginUse, SLATE_ASSERTION, Source, Story};
 pub use sign::{sign_file, sign_fragmented};
 pub use verify::{Report, State, Status, Trust, verify};

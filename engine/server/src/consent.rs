@@ -1,6 +1,7 @@
 //! `/v1/consent`: the identity-rights registry.
 //!
-//! - `GET  /identities`, `POST /identities` `{name, public_key, embeddings: [{source, vector}]}`
+//! - `GET  /identities`, `POST /identities` `{name, public_key, embeddings: [{source, vector}], photos: [{source, base64}]}`
+//!   (reference faces as embeddings, or as photos the server embeds as `consentgate` does)
 //! - `GET  /identities/{id}`, `GET /identities/{id}/grants`
 //! - `POST /grants`, `POST /revocations`: `{body, signature}` as the person signed them
 //! - `POST /check` `{identity, grantee, channel, use, context?, at?, media?, frames?}`
@@ -53,7 +54,19 @@ struct NewIdentity {
     public_key: String,
     /// Reference face embeddings, one per photo (made by the face models,
     /// e.g. `onnxinfer model=face-embed roi=face`).
+    #[serde(default)]
     embeddings: Vec<Embedding>,
+    /// Photos of the person, one face each, embedded here.
+    #[serde(default)]
+    photos: Vec<PhotoUpload>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhotoUpload {
+    source: String,
+    /// The JPEG, PNG or PNM file, base64 (standard alphabet, padded).
+    base64: String,
 }
 
 #[derive(Deserialize)]
@@ -73,28 +86,47 @@ async fn register(State(app): State<App>, body: Bytes) -> Reply {
                 "not an Ed25519 public key: give its 32 bytes as 64 hex digits",
             )
         })?;
-    if new.embeddings.is_empty() {
+    if new.embeddings.is_empty() && new.photos.is_empty() {
         return Err(ApiError::bad(
             "embeddings",
-            "give at least one reference face embedding",
+            "give at least one reference face: an embedding, or a photo in `photos`",
         ));
     }
-    let width = new.embeddings[0].vector.len();
-    if let Some(i) = new.embeddings.iter().position(|e| e.vector.len() != width) {
+    let width = new.embeddings.first().map(|e| e.vector.len());
+    if let Some(i) = new.embeddings.iter().position(|e| Some(e.vector.len()) != width) {
         return Err(ApiError::bad(
             &format!("embeddings[{i}].vector"),
             format!(
-                "has {} values where the first has {width}",
-                new.embeddings[i].vector.len()
+                "has {} values where the first has {}",
+                new.embeddings[i].vector.len(),
+                width.unwrap_or_default()
             ),
         ));
     }
-    let embeddings: Vec<(String, Vec<f32>)> = new.embeddings.into_iter().map(|e| (e.source, e.vector)).collect();
+    let photos = decode_photos(&new.photos)?;
+    let faces = app.faces.clone();
+    let mut embeddings: Vec<(String, Vec<f32>)> = new.embeddings.into_iter().map(|e| (e.source, e.vector)).collect();
     with_registry(&app, StatusCode::CREATED, move |r| {
+        embeddings.extend(faces.embed(&photos)?);
         let id = r.register(&new.name, key, &embeddings)?;
         Ok(r.identity(&id)?.summary())
     })
     .await
+}
+
+/// The uploads' bytes, each with its source.
+fn decode_photos(photos: &[PhotoUpload]) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
+    use base64::Engine as _;
+    photos
+        .iter()
+        .enumerate()
+        .map(|(i, photo)| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(photo.base64.trim())
+                .map_err(|e| ApiError::bad(&format!("photos[{i}].base64"), format!("not base64: {e}")))?;
+            Ok((photo.source.clone(), bytes))
+        })
+        .collect()
 }
 
 async fn identities(State(app): State<App>) -> Reply {

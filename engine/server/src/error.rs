@@ -53,7 +53,7 @@ impl From<ConsentError> for ApiError {
             ConsentError::Duplicate(_) => ApiError::new(StatusCode::CONFLICT, Some("id"), message),
             ConsentError::UnknownIdentity(_) => ApiError::not_found("identity", message),
             ConsentError::UnknownGrant(_) => ApiError::not_found("grant", message),
-            ConsentError::Open { .. } | ConsentError::Store(_) | ConsentError::Key { .. } => {
+            ConsentError::Database(_) | ConsentError::Store(_) | ConsentError::Key { .. } => {
                 ApiError::internal(message)
             }
         }

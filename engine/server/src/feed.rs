@@ -49,7 +49,9 @@ impl From<FeedError> for ApiError {
             FeedError::Invalid { field, .. } => ApiError::bad(field, message),
             FeedError::Conflict { field, .. } => ApiError::new(StatusCode::CONFLICT, Some(field), message),
             FeedError::Unknown { what, .. } => ApiError::not_found(what, message),
-            FeedError::File { .. } | FeedError::Store(_) | FeedError::Consent(_) => ApiError::internal(message),
+            FeedError::File { .. } | FeedError::Store(_) | FeedError::Consent(_) | FeedError::Database(_) => {
+                ApiError::internal(message)
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod consent;
 mod error;
+mod faces;
 mod feed;
 mod ingest;
 mod token;
@@ -33,6 +34,7 @@ struct App {
     token: Arc<Token>,
     inbox: Option<Arc<Inbox>>,
     feed: Option<Arc<Mutex<Feed>>>,
+    faces: Arc<faces::Faces>,
 }
 
 /// The API's routes over `registry`, behind `token`; uploads go to
@@ -44,6 +46,7 @@ pub fn router(registry: Arc<Registry>, token: Token, inbox: Option<Inbox>, feed:
         token: Arc::new(token),
         inbox: inbox.map(Arc::new),
         feed: feed.map(|f| Arc::new(Mutex::new(f))),
+        faces: Default::default(),
     };
     Router::new()
         .nest("/v1/consent", consent::routes())

@@ -33,11 +33,11 @@ pub enum Origin {
 }
 
 impl Host {
-    /// The shared host, caching in `$SLATE_CACHE_DIR/wasm` or
-    /// `~/.cache/slate/wasm`.
+    /// The shared host, caching in `wasm/` in Slate's cache folder
+    /// ([`slate_store::cache_dir`]).
     pub fn global() -> Result<&'static Host, LoadError> {
         static HOST: OnceLock<Result<Host, String>> = OnceLock::new();
-        HOST.get_or_init(|| Host::new(Some(default_cache_dir())).map_err(|e| e.to_string()))
+        HOST.get_or_init(|| Host::new(Some(slate_store::cache_dir().join("wasm"))).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| LoadError::Engine(e.clone()))
     }
@@ -111,17 +111,6 @@ impl Host {
         }
         Ok((component, Origin::Compiled))
     }
-}
-
-fn default_cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLATE_CACHE_DIR") {
-        return PathBuf::from(dir).join("wasm");
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("slate").join("wasm")
 }
 
 /// Writes atomically, so a concurrent reader never sees half a file.

@@ -23,7 +23,6 @@
 mod bindings;
 mod convert;
 mod error;
-pub mod examples;
 mod host;
 mod infer;
 mod plugin;

@@ -24,6 +24,8 @@ struct State {
     rate: u32,
 }
 
+const DEFAULT_THRESHOLD: f64 = 0.1;
+
 pub struct AvSync {
     video: gst::Pad,
     audio: gst::Pad,
@@ -56,7 +58,7 @@ impl ObjectSubclass for AvSync {
             video: pad("video"),
             audio: pad("audio"),
             state: Mutex::default(),
-            threshold: Mutex::new(0.1),
+            threshold: Mutex::new(DEFAULT_THRESHOLD),
         }
     }
 }
@@ -79,7 +81,7 @@ impl ObjectImpl for AvSync {
                     .blurb("Amplitude (0-1) a beep's first sample passes")
                     .minimum(0.001)
                     .maximum(1.0)
-                    .default_value(0.1)
+                    .default_value(DEFAULT_THRESHOLD)
                     .mutable_ready()
                     .build(),
             ]

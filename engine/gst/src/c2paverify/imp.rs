@@ -350,6 +350,6 @@ fn trust(anchors: Option<&Path>) -> Result<slate_provenance::Trust, String> {
     let trust = slate_provenance::Trust::default();
     match anchors {
         Some(path) => trust.with_file(path).map_err(|e| format!("trust-anchors {e}")),
-        None => Ok(trust.with_local_ca(&slate_provenance::data_dir())),
+        None => Ok(trust.with_local_ca(&slate_store::data_dir())),
     }
 }

@@ -21,6 +21,14 @@ use crate::onnxinfer::ExecutionProvider;
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("consentgate", gst::DebugColorFlags::empty(), Some("Slate consent gate")));
 
+const DEFAULT_USE: &str = "cameo";
+const DEFAULT_POLICY: Policy = Policy::Blur;
+const DEFAULT_UNKNOWN_POLICY: Policy = Policy::Blur;
+const DEFAULT_INTERVAL: u32 = 5;
+const DEFAULT_DETECTION_THRESHOLD: f64 = 0.5;
+const DEFAULT_DETECTOR: &str = slate_onnx::faces::DETECTOR;
+const DEFAULT_RECOGNISER: &str = slate_onnx::faces::RECOGNISER;
+
 #[derive(Debug, Clone)]
 struct Settings {
     registry: Option<PathBuf>,
@@ -46,15 +54,15 @@ impl Default for Settings {
             registry: None,
             grantee: None,
             channel: None,
-            use_: "cameo".into(),
+            use_: DEFAULT_USE.into(),
             context: Vec::new(),
-            policy: Policy::Blur,
-            unknown_policy: Policy::Blur,
-            interval: 5,
+            policy: DEFAULT_POLICY,
+            unknown_policy: DEFAULT_UNKNOWN_POLICY,
+            interval: DEFAULT_INTERVAL,
             threshold: DEFAULT_THRESHOLD,
-            detection_threshold: 0.5,
-            detector: "centerface".into(),
-            recogniser: "face-embed".into(),
+            detection_threshold: DEFAULT_DETECTION_THRESHOLD,
+            detector: DEFAULT_DETECTOR.into(),
+            recogniser: DEFAULT_RECOGNISER.into(),
             provider: ExecutionProvider::Auto,
             session_id: None,
             media: None,
@@ -113,20 +121,20 @@ impl ObjectImpl for ConsentGate {
                 glib::ParamSpecString::builder("use")
                     .nick("Use")
                     .blurb("How the likeness is used: cameo, remix, training...")
-                    .default_value(Some("cameo"))
+                    .default_value(Some(DEFAULT_USE))
                     .mutable_ready()
                     .build(),
                 text("context", "Context", "Tags of the context, comma-separated; a grant forbidding one refuses"),
                 glib::ParamSpecEnum::builder::<Policy>("policy")
                     .nick("Policy")
                     .blurb("What to do with a registered person without a grant here (pass is taken as flag)")
-                    .default_value(Policy::Blur)
+                    .default_value(DEFAULT_POLICY)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecEnum::builder::<Policy>("unknown-policy")
                     .nick("Unknown policy")
                     .blurb("What to do with a face that matches nobody in the registry")
-                    .default_value(Policy::Blur)
+                    .default_value(DEFAULT_UNKNOWN_POLICY)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("interval")
@@ -134,7 +142,7 @@ impl ObjectImpl for ConsentGate {
                     .blurb("Check every Nth frame; faces are tracked in between, so none goes unchecked for more than N-1 frames")
                     .minimum(1)
                     .maximum(300)
-                    .default_value(5)
+                    .default_value(DEFAULT_INTERVAL)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecDouble::builder("threshold")
@@ -150,19 +158,19 @@ impl ObjectImpl for ConsentGate {
                     .blurb("The detector score from which something is a face")
                     .minimum(0.0)
                     .maximum(1.0)
-                    .default_value(0.5)
+                    .default_value(DEFAULT_DETECTION_THRESHOLD)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("detector")
                     .nick("Detector")
                     .blurb("Face detector: a model of models/models.toml or an .onnx file")
-                    .default_value(Some("centerface"))
+                    .default_value(Some(DEFAULT_DETECTOR))
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecString::builder("recogniser")
                     .nick("Recogniser")
                     .blurb("Face recogniser (embeddings): a model of models/models.toml or an .onnx file")
-                    .default_value(Some("face-embed"))
+                    .default_value(Some(DEFAULT_RECOGNISER))
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecEnum::builder::<ExecutionProvider>("execution-provider")
@@ -189,7 +197,7 @@ impl ObjectImpl for ConsentGate {
             "registry" => s.registry = text().map(PathBuf::from),
             "grantee" => s.grantee = text(),
             "channel" => s.channel = text(),
-            "use" => s.use_ = text().unwrap_or_else(|| "cameo".into()),
+            "use" => s.use_ = text().unwrap_or_else(|| DEFAULT_USE.into()),
             "context" => {
                 s.context = text()
                     .unwrap_or_default()
@@ -203,8 +211,8 @@ impl ObjectImpl for ConsentGate {
             "interval" => s.interval = value.get().expect("type checked upstream"),
             "threshold" => s.threshold = value.get().expect("type checked upstream"),
             "detection-threshold" => s.detection_threshold = value.get().expect("type checked upstream"),
-            "detector" => s.detector = text().unwrap_or_else(|| "centerface".into()),
-            "recogniser" => s.recogniser = text().unwrap_or_else(|| "face-embed".into()),
+            "detector" => s.detector = text().unwrap_or_else(|| DEFAULT_DETECTOR.into()),
+            "recogniser" => s.recogniser = text().unwrap_or_else(|| DEFAULT_RECOGNISER.into()),
             "execution-provider" => s.provider = value.get().expect("type checked upstream"),
             "session-id" => s.session_id = text(),
             "media" => s.media = text(),

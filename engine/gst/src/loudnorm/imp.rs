@@ -8,6 +8,10 @@ use slate_audio::{LiveNormaliser, Profile};
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("loudnorm", gst::DebugColorFlags::empty(), Some("Slate live loudness")));
 
+const DEFAULT_PROFILE: &str = "ebu-r128";
+const DEFAULT_TARGET: f64 = -23.0;
+const DEFAULT_TRUE_PEAK: f64 = -1.0;
+
 struct Settings {
     profile: String,
     target: f64,
@@ -17,9 +21,9 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            profile: "ebu-r128".into(),
-            target: -23.0,
-            true_peak: -1.0,
+            profile: DEFAULT_PROFILE.into(),
+            target: DEFAULT_TARGET,
+            true_peak: DEFAULT_TRUE_PEAK,
         }
     }
 }
@@ -106,7 +110,7 @@ impl ObjectImpl for LoudNorm {
                     .blurb("Integrated loudness of the custom profile, LUFS")
                     .minimum(-70.0)
                     .maximum(0.0)
-                    .default_value(-23.0)
+                    .default_value(DEFAULT_TARGET)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("true-peak")
@@ -114,7 +118,7 @@ impl ObjectImpl for LoudNorm {
                     .blurb("Highest true peak of the custom profile, dBTP")
                     .minimum(-20.0)
                     .maximum(0.0)
-                    .default_value(-1.0)
+                    .default_value(DEFAULT_TRUE_PEAK)
                     .mutable_ready()
                     .build(),
             ]

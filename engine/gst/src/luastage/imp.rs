@@ -1,5 +1,4 @@
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -9,8 +8,7 @@ use gst_base::subclass::prelude::*;
 use slate_lua::{Buffer, Limits, Script, ScriptError};
 
 use crate::SlateMeta;
-use crate::reload::Reloader;
-use crate::wasmstage::OnError;
+use crate::sandbox::{self, Counters, OnError, Reloader};
 
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("luastage", gst::DebugColorFlags::empty(), Some("Slate Lua stage")));
@@ -37,7 +35,7 @@ impl Default for Settings {
             instruction_limit: DEFAULT_INSTRUCTIONS,
             memory_limit_mb: DEFAULT_MEMORY_MB,
             on_error: OnError::default(),
-            watch: true,
+            watch: sandbox::DEFAULT_WATCH,
         }
     }
 }
@@ -63,9 +61,7 @@ struct State {
 pub struct LuaStage {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
-    faults: AtomicU64,
-    reloads: AtomicU64,
-    reload_failures: AtomicU64,
+    counters: Counters,
 }
 
 #[glib::object_subclass]
@@ -99,25 +95,14 @@ impl ObjectImpl for LuaStage {
                     .default_value(DEFAULT_MEMORY_MB)
                     .mutable_ready()
                     .build(),
-                glib::ParamSpecEnum::builder::<OnError>("on-error")
-                    .nick("On error")
-                    .blurb("What to do with a buffer the script failed on")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("watch")
-                    .nick("Watch")
-                    .blurb("Reload the script when its file changes, between two buffers; a broken version keeps the old one running")
-                    .default_value(true)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("faults").nick("Faults").blurb("How many hook calls have failed").read_only().build(),
-                glib::ParamSpecUInt64::builder("reloads").nick("Reloads").blurb("How many new versions took over").read_only().build(),
-                glib::ParamSpecUInt64::builder("reload-failures")
-                    .nick("Reload failures")
-                    .blurb("How many changed scripts could not take over (the running version stayed)")
-                    .read_only()
-                    .build(),
+                OnError::param_spec("What to do with a buffer the script failed on"),
+                sandbox::watch_param_spec(
+                    "Reload the script when its file changes, between two buffers; a broken version keeps the old one running",
+                ),
             ]
+            .into_iter()
+            .chain(Counters::param_specs("How many hook calls have failed", Some("script")))
+            .collect()
         });
         PROPERTIES.as_ref()
     }
@@ -140,6 +125,9 @@ impl ObjectImpl for LuaStage {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if let Some(count) = self.counters.property(pspec.name()) {
+            return count;
+        }
         let settings = self.settings.lock().unwrap();
         match pspec.name() {
             "script" => settings.script.as_ref().map(|p| p.display().to_string()).to_value(),
@@ -147,9 +135,6 @@ impl ObjectImpl for LuaStage {
             "memory-limit-mb" => settings.memory_limit_mb.to_value(),
             "on-error" => settings.on_error.to_value(),
             "watch" => settings.watch.to_value(),
-            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
-            "reloads" => self.reloads.load(Ordering::Relaxed).to_value(),
-            "reload-failures" => self.reload_failures.load(Ordering::Relaxed).to_value(),
             other => unreachable!("unknown property {other}"),
         }
     }
@@ -249,24 +234,10 @@ impl LuaStage {
             );
             gst::StateChangeError
         })?;
-        let reloader = if settings.watch {
-            let limits = settings.limits();
-            match Reloader::start(&path, move |path| {
-                Script::load(path, limits.clone()).map_err(|e| e.to_string())
-            }) {
-                Ok(reloader) => Some(reloader),
-                Err(e) => {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::ResourceError::Settings,
-                        ("Cannot watch {} for changes, hot reload is off: {e}", path.display())
-                    );
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        let limits = settings.limits();
+        let reloader = sandbox::watch(self, settings.watch, &path, move |path| {
+            Script::load(path, limits.clone()).map_err(|e| e.to_string())
+        });
         *self.state.lock().unwrap() = Some(State { script, path, reloader });
         Ok(())
     }
@@ -283,19 +254,12 @@ impl LuaStage {
                     gst::warning!(CAT, imp = self, "unload() of the old version failed: {e}");
                 }
                 state.script = script;
-                self.reloads.fetch_add(1, Ordering::Relaxed);
+                self.counters.reloaded();
                 gst::info!(CAT, imp = self, "script {} reloaded", state.path.display());
             }
             Err(why) => {
-                self.reload_failures.fetch_add(1, Ordering::Relaxed);
-                gst::element_imp_warning!(
-                    self,
-                    gst::LibraryError::Init,
-                    (
-                        "Script {} changed but the new version cannot run, keeping the running one: {why}",
-                        state.path.display()
-                    )
-                );
+                let what = format!("Script {}", state.path.display());
+                self.counters.reload_refused(self, &what, &why);
             }
         }
     }
@@ -307,25 +271,15 @@ impl LuaStage {
         error: &ScriptError,
         pts: Option<gst::ClockTime>,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
         let policy = self.settings.lock().unwrap().on_error;
-        gst::warning!(CAT, imp = self, "{error} (fault {count}, {policy:?})");
         let message = gst::Structure::builder(SCRIPT_FAULT_MESSAGE)
             .field("script", path.display().to_string())
             .field("cause", error.cause())
             .field("message", error.to_string())
-            .field("policy", format!("{policy:?}").to_lowercase())
-            .field("count", count)
             .field_if_some("pts", pts.map(|t| t.nseconds()))
             .build();
-        crate::post_element_message(self.obj().upcast_ref(), message);
-        match policy {
-            OnError::Fail => {
-                gst::element_imp_error!(self, gst::LibraryError::Failed, ("Script {error}"));
-                Err(gst::FlowError::Error)
-            }
-            OnError::Passthrough => Ok(gst::FlowSuccess::Ok),
-            OnError::Drop => Ok(gst_base::BASE_TRANSFORM_FLOW_DROPPED),
-        }
+        self.counters
+            .fault(self, &CAT, policy, message, &format!("Script {error}"))
+            .map(OnError::transform_outcome)
     }
 }

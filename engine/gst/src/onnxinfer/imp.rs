@@ -28,6 +28,13 @@ const VIDEO_FORMATS: [gst_video::VideoFormat; 7] = [
     gst_video::VideoFormat::Gray8,
 ];
 
+const DEFAULT_BATCH_SIZE: u32 = 1;
+const DEFAULT_BATCH_TIMEOUT_MS: u32 = 40;
+const DEFAULT_INTERVAL: u32 = 1;
+const DEFAULT_THREADS: u32 = 0;
+const DEFAULT_THRESHOLD: f64 = 0.5;
+const DEFAULT_OUTPUT_TENSORS: bool = false;
+
 #[derive(Debug, Clone)]
 struct Settings {
     model: Option<String>,
@@ -55,13 +62,13 @@ impl Default for Settings {
             model: None,
             provider: ExecutionProvider::Auto,
             session_id: None,
-            batch_size: 1,
-            interval: 1,
+            batch_size: DEFAULT_BATCH_SIZE,
+            interval: DEFAULT_INTERVAL,
             roi: None,
-            threads: 0,
-            threshold: 0.5,
-            output_tensors: false,
-            batch_timeout_ms: 40,
+            threads: DEFAULT_THREADS,
+            threshold: DEFAULT_THRESHOLD,
+            output_tensors: DEFAULT_OUTPUT_TENSORS,
+            batch_timeout_ms: DEFAULT_BATCH_TIMEOUT_MS,
         }
     }
 }
@@ -162,7 +169,7 @@ impl ObjectImpl for OnnxInfer {
                     .blurb("Frames (or objects) per inference; frames wait until a batch is full. With a session-id, frames of every element of that session share batches")
                     .minimum(1)
                     .maximum(64)
-                    .default_value(1)
+                    .default_value(DEFAULT_BATCH_SIZE)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("batch-timeout-ms")
@@ -170,7 +177,7 @@ impl ObjectImpl for OnnxInfer {
                     .blurb("With a session-id: how long a frame waits for others to fill its batch, in milliseconds")
                     .minimum(1)
                     .maximum(10_000)
-                    .default_value(40)
+                    .default_value(DEFAULT_BATCH_TIMEOUT_MS)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecUInt::builder("interval")
@@ -178,7 +185,7 @@ impl ObjectImpl for OnnxInfer {
                     .blurb("Run on every Nth frame; the frames between carry the last results")
                     .minimum(1)
                     .maximum(10_000)
-                    .default_value(1)
+                    .default_value(DEFAULT_INTERVAL)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("roi")
@@ -190,7 +197,7 @@ impl ObjectImpl for OnnxInfer {
                     .nick("Threads")
                     .blurb("Threads for one inference (0: ONNX Runtime decides)")
                     .maximum(256)
-                    .default_value(0)
+                    .default_value(DEFAULT_THREADS)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecDouble::builder("threshold")
@@ -198,13 +205,13 @@ impl ObjectImpl for OnnxInfer {
                     .blurb("Lowest detection score kept")
                     .minimum(0.0)
                     .maximum(1.0)
-                    .default_value(0.5)
+                    .default_value(DEFAULT_THRESHOLD)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoolean::builder("output-tensors")
                     .nick("Output tensors")
                     .blurb("Also put the raw float output tensors in the metadata (onnx.NAME, onnx.NAME.shape)")
-                    .default_value(false)
+                    .default_value(DEFAULT_OUTPUT_TENSORS)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("provider")

@@ -12,6 +12,14 @@ use super::SpeechKeys;
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("stem", gst::DebugColorFlags::empty(), Some("Slate audio stem")));
 
+const DEFAULT_GAIN_DB: f64 = 0.0;
+const DEFAULT_PAN: f64 = 0.0;
+const DEFAULT_MUTE: bool = false;
+const DEFAULT_DUCK_DB: f64 = 0.0;
+const DEFAULT_ATTACK_MS: f64 = 50.0;
+const DEFAULT_HOLD_MS: f64 = 200.0;
+const DEFAULT_RELEASE_MS: f64 = 500.0;
+
 #[derive(Debug, Clone)]
 struct Settings {
     gain_db: f64,
@@ -29,16 +37,16 @@ struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            gain_db: 0.0,
-            pan: 0.0,
-            mute: false,
+            gain_db: DEFAULT_GAIN_DB,
+            pan: DEFAULT_PAN,
+            mute: DEFAULT_MUTE,
             automation_text: String::new(),
             automation: Ok(Curve::default()),
-            duck_db: 0.0,
+            duck_db: DEFAULT_DUCK_DB,
             duck_key: None,
-            attack_ms: 50.0,
-            hold_ms: 200.0,
-            release_ms: 500.0,
+            attack_ms: DEFAULT_ATTACK_MS,
+            hold_ms: DEFAULT_HOLD_MS,
+            release_ms: DEFAULT_RELEASE_MS,
         }
     }
 }
@@ -74,18 +82,19 @@ impl ObjectImpl for Stem {
     fn properties() -> &'static [glib::ParamSpec] {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             vec![
-                number("gain", "Gain", "Gain in dB", -100.0, 24.0, 0.0),
+                number("gain", "Gain", "Gain in dB", -100.0, 24.0, DEFAULT_GAIN_DB),
                 number(
                     "pan",
                     "Pan",
                     "Stereo position: -1 left, 0 centre, 1 right",
                     -1.0,
                     1.0,
-                    0.0,
+                    DEFAULT_PAN,
                 ),
                 glib::ParamSpecBoolean::builder("mute")
                     .nick("Mute")
                     .blurb("Silence this stem in the mix")
+                    .default_value(DEFAULT_MUTE)
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecString::builder("automation")
@@ -99,23 +108,37 @@ impl ObjectImpl for Stem {
                     "How far to dip while `duck-key` speaks, dB (0: never)",
                     0.0,
                     60.0,
-                    0.0,
+                    DEFAULT_DUCK_DB,
                 ),
                 glib::ParamSpecString::builder("duck-key")
                     .nick("Duck key")
                     .blurb("The stem whose speech ducks this one")
                     .mutable_playing()
                     .build(),
-                number("attack", "Attack", "Time to dip fully, ms", 0.0, 10_000.0, 50.0),
+                number(
+                    "attack",
+                    "Attack",
+                    "Time to dip fully, ms",
+                    0.0,
+                    10_000.0,
+                    DEFAULT_ATTACK_MS,
+                ),
                 number(
                     "hold",
                     "Hold",
                     "Time to stay down after speech ends, ms",
                     0.0,
                     10_000.0,
-                    200.0,
+                    DEFAULT_HOLD_MS,
                 ),
-                number("release", "Release", "Time to come back up, ms", 0.0, 60_000.0, 500.0),
+                number(
+                    "release",
+                    "Release",
+                    "Time to come back up, ms",
+                    0.0,
+                    60_000.0,
+                    DEFAULT_RELEASE_MS,
+                ),
                 glib::ParamSpecDouble::builder("ducking")
                     .nick("Ducking")
                     .blurb("How far the stem is ducked now, dB (read only)")

@@ -12,6 +12,9 @@ use crate::stem::SpeechKeys;
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("stemmix", gst::DebugColorFlags::empty(), Some("Slate stem mixer")));
 
+const DEFAULT_RATE: u32 = 48_000;
+const DEFAULT_CHANNELS: u32 = 2;
+
 struct Settings {
     text: String,
     stems: Result<BTreeMap<String, StemSettings>, String>,
@@ -24,8 +27,8 @@ impl Default for Settings {
         Settings {
             text: String::new(),
             stems: Ok(BTreeMap::new()),
-            rate: 48_000,
-            channels: 2,
+            rate: DEFAULT_RATE,
+            channels: DEFAULT_CHANNELS,
         }
     }
 }
@@ -62,7 +65,7 @@ impl ObjectImpl for StemMix {
                     .blurb("Sample rate of the mix, Hz (every stem is resampled to it)")
                     .minimum(8_000)
                     .maximum(192_000)
-                    .default_value(48_000)
+                    .default_value(DEFAULT_RATE)
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt::builder("channels")
@@ -70,7 +73,7 @@ impl ObjectImpl for StemMix {
                     .blurb("Channels of the mix (every stem is converted to it)")
                     .minimum(1)
                     .maximum(8)
-                    .default_value(2)
+                    .default_value(DEFAULT_CHANNELS)
                     .mutable_ready()
                     .build(),
             ]

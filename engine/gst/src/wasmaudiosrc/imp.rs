@@ -1,4 +1,3 @@
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -10,7 +9,8 @@ use gst_base::subclass::prelude::*;
 use slate_wasm::{AudioInfo, Stage, World};
 
 use crate::SlateMeta;
-use crate::wasmstage::{OnError, StageSettings, audio_caps_for, audio_info_of, fault_message};
+use crate::sandbox::Counters;
+use crate::wasmstage::{StageSettings, audio_caps_for, audio_info_of, fault_message};
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -34,7 +34,7 @@ pub struct WasmAudioSrc {
     settings: Mutex<StageSettings>,
     samples_per_buffer: Mutex<u32>,
     state: Mutex<Option<State>>,
-    faults: AtomicU64,
+    counters: Counters,
 }
 
 impl Default for WasmAudioSrc {
@@ -43,7 +43,7 @@ impl Default for WasmAudioSrc {
             settings: Mutex::default(),
             samples_per_buffer: Mutex::new(DEFAULT_SAMPLES_PER_BUFFER),
             state: Mutex::default(),
-            faults: AtomicU64::new(0),
+            counters: Counters::default(),
         }
     }
 }
@@ -69,13 +69,7 @@ impl ObjectImpl for WasmAudioSrc {
                     .mutable_ready()
                     .build(),
             );
-            properties.push(
-                glib::ParamSpecUInt64::builder("faults")
-                    .nick("Faults")
-                    .blurb("How many blocks the plugin failed to make")
-                    .read_only()
-                    .build(),
-            );
+            properties.extend(Counters::param_specs("How many blocks the plugin failed to make", None));
             properties
         });
         PROPERTIES.as_ref()
@@ -96,8 +90,10 @@ impl ObjectImpl for WasmAudioSrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if let Some(count) = self.counters.property(pspec.name()) {
+            return count;
+        }
         match pspec.name() {
-            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
             "samples-per-buffer" => self.samples_per_buffer.lock().unwrap().to_value(),
             name => self.settings.lock().unwrap().get(name),
         }
@@ -206,18 +202,11 @@ impl PushSrcImpl for WasmAudioSrc {
         let (samples, record) = match made {
             Ok(made) => made,
             Err(fault) => {
-                let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
                 let policy = self.settings.lock().unwrap().on_error;
-                let message = fault_message(state.stage.plugin(), &fault, policy, count, Some(pts));
-                crate::post_element_message(self.obj().upcast_ref(), message);
-                if policy == OnError::Fail {
-                    gst::element_imp_error!(
-                        self,
-                        gst::LibraryError::Failed,
-                        ("Plugin {} {fault}", state.stage.plugin().path.display())
-                    );
-                    return Err(gst::FlowError::Error);
-                }
+                let plugin = state.stage.plugin();
+                let what = format!("Plugin {} {fault}", plugin.path.display());
+                let message = fault_message(plugin, &fault, Some(pts));
+                self.counters.fault(self, &CAT, policy, message, &what)?;
                 // Otherwise the block is silence, so time goes on.
                 (vec![0u8; frames as usize * audio.bpf() as usize], Default::default())
             }

@@ -1,4 +1,3 @@
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
@@ -10,7 +9,8 @@ use gst_base::subclass::prelude::*;
 use slate_wasm::{FrameInfo, Stage, World};
 
 use crate::SlateMeta;
-use crate::wasmstage::{OnError, StageSettings, fault_message, video_caps_for, video_info_of};
+use crate::sandbox::{Counters, OnError};
+use crate::wasmstage::{StageSettings, fault_message, video_caps_for, video_info_of};
 
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("wasmsrc", gst::DebugColorFlags::empty(), Some("Slate WASM source")));
@@ -31,11 +31,13 @@ struct State {
     epoch: Option<u64>,
 }
 
+const DEFAULT_IS_LIVE: bool = false;
+
 #[derive(Default)]
 pub struct WasmSrc {
     settings: Mutex<StageSettings>,
     state: Mutex<Option<State>>,
-    faults: AtomicU64,
+    counters: Counters,
 }
 
 #[glib::object_subclass]
@@ -53,17 +55,11 @@ impl ObjectImpl for WasmSrc {
                 glib::ParamSpecBoolean::builder("is-live")
                     .nick("Is live")
                     .blurb("Make frames in real time, like a camera, instead of as fast as downstream takes them")
-                    .default_value(false)
+                    .default_value(DEFAULT_IS_LIVE)
                     .mutable_ready()
                     .build(),
             );
-            properties.push(
-                glib::ParamSpecUInt64::builder("faults")
-                    .nick("Faults")
-                    .blurb("How many frames the plugin failed to make")
-                    .read_only()
-                    .build(),
-            );
+            properties.extend(Counters::param_specs("How many frames the plugin failed to make", None));
             properties
         });
         PROPERTIES.as_ref()
@@ -82,8 +78,10 @@ impl ObjectImpl for WasmSrc {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if let Some(count) = self.counters.property(pspec.name()) {
+            return count;
+        }
         match pspec.name() {
-            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
             "is-live" => self.obj().is_live().to_value(),
             name => self.settings.lock().unwrap().get(name),
         }
@@ -217,19 +215,12 @@ impl PushSrcImpl for WasmSrc {
                     return Ok(CreateSuccess::NewBuffer(buffer));
                 }
                 Err(fault) => {
-                    let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
                     let policy = self.settings.lock().unwrap().on_error;
-                    let message = fault_message(state.stage.plugin(), &fault, policy, count, Some(pts));
-                    crate::post_element_message(self.obj().upcast_ref(), message);
-                    match policy {
-                        OnError::Fail => {
-                            gst::element_imp_error!(
-                                self,
-                                gst::LibraryError::Failed,
-                                ("Plugin {} {fault}", state.stage.plugin().path.display())
-                            );
-                            return Err(gst::FlowError::Error);
-                        }
+                    let plugin = state.stage.plugin();
+                    let what = format!("Plugin {} {fault}", plugin.path.display());
+                    let message = fault_message(plugin, &fault, Some(pts));
+                    match self.counters.fault(self, &CAT, policy, message, &what)? {
+                        OnError::Fail => unreachable!("a failing policy stops the stream"),
                         OnError::Passthrough => {
                             let mut buffer = match &state.last {
                                 Some(last) => last.copy(),

@@ -1,4 +1,3 @@
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
@@ -7,10 +6,9 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Plugin, SampleFormat, Stage, World};
 
-use super::OnError;
 use super::settings::{StageSettings, audio_info_of, fault_message, media_caps_for, runs_on_buffers, video_info_of};
 use crate::SlateMeta;
-use crate::reload::Reloader;
+use crate::sandbox::{self, Counters, OnError, Reloader};
 
 static CAT: LazyLock<gst::DebugCategory> =
     LazyLock::new(|| gst::DebugCategory::new("wasmstage", gst::DebugColorFlags::empty(), Some("Slate WASM stage")));
@@ -30,7 +28,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             stage: StageSettings::default(),
-            watch: true,
+            watch: sandbox::DEFAULT_WATCH,
         }
     }
 }
@@ -56,9 +54,7 @@ pub struct WasmStage {
     state: Mutex<Option<State>>,
     /// Known once loaded; caps queries may come before the state exists.
     plugin: Mutex<Option<Arc<Plugin>>>,
-    faults: AtomicU64,
-    reloads: AtomicU64,
-    reload_failures: AtomicU64,
+    counters: Counters,
 }
 
 #[glib::object_subclass]
@@ -73,33 +69,19 @@ impl ObjectImpl for WasmStage {
         static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
             let mut properties = StageSettings::param_specs("video-filter, audio-filter or analyzer");
             properties.extend([
-                glib::ParamSpecBoolean::builder("watch")
-                    .nick("Watch")
-                    .blurb("Reload the plugin when its file changes, between two buffers; a broken new version keeps the old one running")
-                    .default_value(true)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("reloads")
-                    .nick("Reloads")
-                    .blurb("How many new versions of the plugin took over")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecUInt64::builder("reload-failures")
-                    .nick("Reload failures")
-                    .blurb("How many changed plugin files could not take over (the running version stayed)")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecUInt64::builder("faults")
-                    .nick("Faults")
-                    .blurb("How many calls into the plugin have failed")
-                    .read_only()
-                    .build(),
+                sandbox::watch_param_spec(
+                    "Reload the plugin when its file changes, between two buffers; a broken new version keeps the old one running",
+                ),
                 glib::ParamSpecString::builder("plugin-hash")
                     .nick("Plugin hash")
                     .blurb("SHA-256 of the running plugin file")
                     .read_only()
                     .build(),
             ]);
+            properties.extend(Counters::param_specs(
+                "How many calls into the plugin have failed",
+                Some("plugin"),
+            ));
             properties
         });
         PROPERTIES.as_ref()
@@ -114,11 +96,11 @@ impl ObjectImpl for WasmStage {
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        if let Some(count) = self.counters.property(pspec.name()) {
+            return count;
+        }
         match pspec.name() {
             "watch" => self.settings.lock().unwrap().watch.to_value(),
-            "reloads" => self.reloads.load(Ordering::Relaxed).to_value(),
-            "reload-failures" => self.reload_failures.load(Ordering::Relaxed).to_value(),
-            "faults" => self.faults.load(Ordering::Relaxed).to_value(),
             "plugin-hash" => self.plugin.lock().unwrap().as_ref().map(|p| p.hash.clone()).to_value(),
             name => self.settings.lock().unwrap().stage.get(name),
         }
@@ -265,27 +247,14 @@ impl WasmStage {
             describes.world.name(),
             plugin.origin
         );
-        let reloader = match settings.watch.then(|| {
-            let (config, limits) = (settings.stage.config.clone(), settings.stage.limits());
-            Reloader::start(&path, move |path| {
-                let plugin = Host::global()
-                    .and_then(|host| host.load(path))
-                    .map_err(|e| e.to_string())?;
-                let stage = Stage::new(plugin.clone(), &config, limits.clone()).map_err(|f| format!("it {f}"))?;
-                Ok((plugin, stage))
-            })
-        }) {
-            Some(Err(e)) => {
-                gst::element_imp_warning!(
-                    self,
-                    gst::ResourceError::Settings,
-                    ("Cannot watch {} for changes, hot reload is off: {e}", path.display())
-                );
-                None
-            }
-            Some(Ok(reloader)) => Some(reloader),
-            None => None,
-        };
+        let (config, limits) = (settings.stage.config.clone(), settings.stage.limits());
+        let reloader = sandbox::watch(self, settings.watch, &path, move |path| {
+            let plugin = Host::global()
+                .and_then(|host| host.load(path))
+                .map_err(|e| e.to_string())?;
+            let stage = Stage::new(plugin.clone(), &config, limits.clone()).map_err(|f| format!("it {f}"))?;
+            Ok((plugin, stage))
+        });
         *self.plugin.lock().unwrap() = Some(plugin);
         *self.state.lock().unwrap() = Some(State {
             stage,
@@ -304,14 +273,7 @@ impl WasmStage {
             return;
         };
         let path = state.stage.plugin().path.display().to_string();
-        let refuse = |why: String| {
-            self.reload_failures.fetch_add(1, Ordering::Relaxed);
-            gst::element_imp_warning!(
-                self,
-                gst::LibraryError::Init,
-                ("Plugin {path} changed but the new version cannot run, keeping the running one: {why}")
-            );
-        };
+        let refuse = |why: String| self.counters.reload_refused(self, &format!("Plugin {path}"), &why);
         let (plugin, stage) = match next {
             Ok(next) => next,
             Err(why) => return refuse(why),
@@ -328,7 +290,7 @@ impl WasmStage {
         }
         let previous = std::mem::replace(&mut state.stage, stage);
         *self.plugin.lock().unwrap() = Some(plugin.clone());
-        let count = self.reloads.fetch_add(1, Ordering::Relaxed) + 1;
+        let count = self.counters.reloaded();
         gst::info!(
             CAT,
             imp = self,
@@ -347,29 +309,12 @@ impl WasmStage {
 
     /// Counts the fault, tells the bus, and applies `on-error`.
     fn on_fault(&self, stage: &Stage, fault: &Fault, pts: Option<u64>) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
         let policy = self.settings.lock().unwrap().stage.on_error;
         let plugin = stage.plugin();
-        gst::warning!(
-            CAT,
-            imp = self,
-            "plugin {} {fault} (fault {count}, {policy:?})",
-            plugin.path.display()
-        );
-        let message = fault_message(plugin, fault, policy, count, pts);
-        crate::post_element_message(self.obj().upcast_ref(), message);
-        match policy {
-            OnError::Fail => {
-                gst::element_imp_error!(
-                    self,
-                    gst::LibraryError::Failed,
-                    ("Plugin {} {fault}", plugin.path.display())
-                );
-                Err(gst::FlowError::Error)
-            }
-            OnError::Passthrough => Ok(gst::FlowSuccess::Ok),
-            OnError::Drop => Ok(gst_base::BASE_TRANSFORM_FLOW_DROPPED),
-        }
+        let what = format!("Plugin {} {fault}", plugin.path.display());
+        self.counters
+            .fault(self, &CAT, policy, fault_message(plugin, fault, pts), &what)
+            .map(OnError::transform_outcome)
     }
 
     fn post_events(&self, stage: &mut Stage) {

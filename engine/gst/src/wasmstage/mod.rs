@@ -16,23 +16,6 @@ glib::wrapper! {
     pub struct WasmStage(ObjectSubclass<imp::WasmStage>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
 }
 
-/// What happens to a buffer the plugin failed on.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, glib::Enum)]
-#[repr(u32)]
-#[enum_type(name = "GstSlateOnError")]
-pub enum OnError {
-    /// Post an error on the bus and stop the stream.
-    #[default]
-    #[enum_value(name = "Fail: error on the bus", nick = "fail")]
-    Fail,
-    /// Forward the input buffer untouched.
-    #[enum_value(name = "Passthrough: forward the input untouched", nick = "passthrough")]
-    Passthrough,
-    /// Drop the buffer.
-    #[enum_value(name = "Drop: drop the buffer", nick = "drop")]
-    Drop,
-}
-
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     gst::Element::register(Some(plugin), "wasmstage", gst::Rank::NONE, WasmStage::static_type())
 }

@@ -1,6 +1,7 @@
-//! What `wasmstage` and `wasmsrc` share: the properties that say which
-//! plugin runs and under which limits, the caps of the WIT formats, and the
-//! fault message.
+//! What the WASM elements (`wasmstage`, `wasmsrc`, `wasmaudiosrc`) share:
+//! the properties that say which plugin runs and under which limits, the
+//! caps of the WIT formats, and the fault message. What they share with
+//! `luastage` is in the sandbox module.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use gst::glib;
 use gst::prelude::*;
 use slate_wasm::{AudioInfo, Fault, FrameInfo, Host, Limits, PixelFormat, Plugin, SampleFormat, Stage, World};
 
-use super::OnError;
+use crate::sandbox::OnError;
 
 const DEFAULT_DEADLINE_MS: u32 = 200;
 const DEFAULT_MEMORY_MB: u32 = 256;
@@ -71,11 +72,7 @@ impl StageSettings {
                 .default_value(DEFAULT_MEMORY_MB)
                 .mutable_ready()
                 .build(),
-            glib::ParamSpecEnum::builder::<OnError>("on-error")
-                .nick("On error")
-                .blurb("What to do with a buffer the plugin failed on")
-                .mutable_playing()
-                .build(),
+            OnError::param_spec("What to do with a buffer the plugin failed on"),
         ]
     }
 
@@ -166,15 +163,14 @@ pub fn runs_on_buffers(plugin: &Plugin) -> bool {
     )
 }
 
-/// The `slate-plugin-fault` message for one fault.
-pub fn fault_message(plugin: &Plugin, fault: &Fault, policy: OnError, count: u64, pts: Option<u64>) -> gst::Structure {
+/// The `slate-plugin-fault` message for one fault (the sandbox adds the
+/// policy and the count).
+pub fn fault_message(plugin: &Plugin, fault: &Fault, pts: Option<u64>) -> gst::Structure {
     gst::Structure::builder(FAULT_MESSAGE)
         .field("plugin", plugin.path.display().to_string())
         .field("world", plugin.description.world.name())
         .field("cause", fault.cause())
         .field("message", fault.to_string())
-        .field("policy", format!("{policy:?}").to_lowercase())
-        .field("count", count)
         .field_if_some("pts", pts)
         .build()
 }

@@ -1,8 +1,7 @@
--- The feed, in the same SQLite file as the consent registry (its tables
--- are prefixed feed_; its schema version is feed_schema's, not
--- PRAGMA user_version, which the registry keeps).
+-- The feed, in the same file as the consent registry (its tables are
+-- prefixed feed_).
 
-CREATE TABLE feed_items (
+CREATE TABLE IF NOT EXISTS feed_items (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     id            TEXT NOT NULL UNIQUE,
     creator       TEXT NOT NULL,
@@ -17,7 +16,7 @@ CREATE TABLE feed_items (
     published_at  INTEGER NOT NULL
 );
 
-CREATE TABLE feed_users (
+CREATE TABLE IF NOT EXISTS feed_users (
     id          TEXT PRIMARY KEY,
     profile     BLOB NOT NULL,                -- little-endian f64: the user's features
     steering    TEXT NOT NULL,                -- JSON dials
@@ -26,7 +25,7 @@ CREATE TABLE feed_users (
 );
 
 -- One row per answer of /feed.
-CREATE TABLE feed_slates (
+CREATE TABLE IF NOT EXISTS feed_slates (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,
     user_id     TEXT NOT NULL,
@@ -37,7 +36,7 @@ CREATE TABLE feed_slates (
 
 -- One row per item served: with the policy, its propensity and position,
 -- and what it has earned so far.
-CREATE TABLE feed_impressions (
+CREATE TABLE IF NOT EXISTS feed_impressions (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,
     slate_id    TEXT NOT NULL REFERENCES feed_slates(id),
@@ -55,11 +54,11 @@ CREATE TABLE feed_impressions (
     reward      REAL NOT NULL DEFAULT 0,
     completion  REAL NOT NULL DEFAULT 0
 );
-CREATE INDEX feed_impressions_by_user ON feed_impressions(user_id, seq);
-CREATE INDEX feed_impressions_by_item ON feed_impressions(item_id);
-CREATE INDEX feed_impressions_by_arm ON feed_impressions(arm);
+CREATE INDEX IF NOT EXISTS feed_impressions_by_user ON feed_impressions(user_id, seq);
+CREATE INDEX IF NOT EXISTS feed_impressions_by_item ON feed_impressions(item_id);
+CREATE INDEX IF NOT EXISTS feed_impressions_by_arm ON feed_impressions(arm);
 
-CREATE TABLE feed_signals (
+CREATE TABLE IF NOT EXISTS feed_signals (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id      TEXT NOT NULL UNIQUE,
     impression_id TEXT NOT NULL REFERENCES feed_impressions(id),
@@ -69,17 +68,17 @@ CREATE TABLE feed_signals (
     reward        REAL NOT NULL,
     at            INTEGER NOT NULL
 );
-CREATE INDEX feed_signals_by_impression ON feed_signals(impression_id);
+CREATE INDEX IF NOT EXISTS feed_signals_by_impression ON feed_signals(impression_id);
 
 -- The objective, the learning settings, the experiment: JSON by key.
-CREATE TABLE feed_settings (
+CREATE TABLE IF NOT EXISTS feed_settings (
     key         TEXT PRIMARY KEY,
     value       TEXT NOT NULL
 );
 
 -- Each arm's learned state, and how far into the logs it reaches; on
 -- open, what came after is replayed.
-CREATE TABLE feed_snapshots (
+CREATE TABLE IF NOT EXISTS feed_snapshots (
     arm             TEXT PRIMARY KEY,
     state           TEXT NOT NULL,
     impression_seq  INTEGER NOT NULL,
@@ -87,7 +86,7 @@ CREATE TABLE feed_snapshots (
     saved_at        INTEGER NOT NULL
 );
 
-CREATE TABLE feed_counters (
+CREATE TABLE IF NOT EXISTS feed_counters (
     name        TEXT PRIMARY KEY,
     value       INTEGER NOT NULL
 );

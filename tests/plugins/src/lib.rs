@@ -1,5 +1,6 @@
 //! Builds the plugins in the repository's `plugins/` workspace — the
-//! examples and the deliberately bad ones — for tests and benchmarks.
+//! examples and the deliberately bad ones — for tests and benchmarks. Test
+//! support, not part of the host: it runs cargo, so it needs a checkout.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -78,7 +78,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     );
 
     let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
-    let built = slate_wasm::examples::build(&plugins).map_err(anyhow::Error::msg)?;
+    let built = slate_test_plugins::build(&plugins).map_err(anyhow::Error::msg)?;
     let count = ((native * seconds).ceil() as u32).max(3);
     let pipeline = gst::parse::launch(&format!(
         "wasmsrc name=src num-buffers={count} ! video/x-raw,format=RGBA,width=1280,height=720,framerate=25/1 ! fakesink"
@@ -90,7 +90,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     src.set_property("config", &text);
     // A full frame of ray casting takes longer than a filter's default deadline.
     src.set_property("deadline-ms", 60_000u32);
-    let wall = crate::bench::timed(&pipeline)?.as_secs_f64();
+    let wall = crate::timed(&pipeline)?.as_secs_f64();
     // The prerolled first frame is not timed.
     let wasm = f64::from(count - 1) / wall;
     println!(
@@ -156,7 +156,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     .map_err(|_| anyhow::anyhow!("not a pipeline"))?;
     let check = pipeline.by_name("check").context("wasmstage")?;
     check.set_property("plugin", built.join("continuity.wasm").display().to_string());
-    let wall = crate::bench::timed(&pipeline)?.as_secs_f64();
+    let wall = crate::timed(&pipeline)?.as_secs_f64();
     let plugin = f64::from(count - 1) / wall;
     println!(
         "{:<40} {plugin:>8.2} fps {:>8.3}x real time ({:.2}x native; with colour-layout embeddings)",

@@ -53,7 +53,7 @@ pub fn run(seconds: u32) -> anyhow::Result<()> {
     for (name, stems, tail) in cases {
         let line = description(&speech, buffers, stems, tail, false);
         let pipeline = launch(&line)?;
-        let wall = crate::bench::timed(&pipeline)?.as_secs_f64();
+        let wall = crate::timed(&pipeline)?.as_secs_f64();
         println!("{name:<34} {wall:>10.2} {:>12.1}", f64::from(seconds) / wall);
     }
     println!("(the dialogue stem is {dialogue_s:.1} s of speech; the mix runs as long as the longest stem)");

@@ -33,10 +33,12 @@ pub fn run(seconds: f64, faces: &Path) -> anyhow::Result<()> {
     let registry_path = scratch.path().join("consent.sqlite");
     let registry = Registry::open(&registry_path)?;
     let key = IdentityKey::generate()?;
+    let finder = slate_onnx::faces::FaceFinder::standard()?;
+    let grace_embedding = finder.photo_embedding(&slate_onnx::faces::Photo::open(&grace)?, "grace_hopper.ppm")?;
     let id = registry.register(
         "Grace Hopper",
         key.public(),
-        &[(grace.display().to_string(), crate::consent::face_embedding(&grace)?)],
+        &[(grace.display().to_string(), grace_embedding)],
     )?;
     let now = slate_consent::now();
     let terms = Terms {
@@ -115,7 +117,7 @@ fn compose(layout: &[(&std::path::PathBuf, u32, u32, bool)], out: &Path) -> anyh
             photo.display()
         );
     }
-    crate::bench::timed(&launch(&line)?).map(|_| ())
+    crate::timed(&launch(&line)?).map(|_| ())
 }
 
 fn launch(line: &str) -> anyhow::Result<gst::Pipeline> {
@@ -148,7 +150,7 @@ fn fps(file: &Path, stage: &str, frames: u64) -> anyhow::Result<(f64, usize)> {
             None
         });
     }
-    let elapsed = crate::bench::timed(&pipeline)?;
+    let elapsed = crate::timed(&pipeline)?;
     // The first frame went through while the pipeline prerolled, untimed.
     Ok((
         (frames - 1) as f64 / elapsed.as_secs_f64(),

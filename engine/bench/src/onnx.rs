@@ -89,6 +89,6 @@ fn element(width: u32, height: u32, batch: usize, frames: u64) -> anyhow::Result
     ))?
     .downcast::<gst::Pipeline>()
     .map_err(|_| anyhow!("not a pipeline"))?;
-    let elapsed = crate::bench::timed(&pipeline).context("onnxinfer")?;
+    let elapsed = crate::timed(&pipeline).context("onnxinfer")?;
     Ok(frames as f64 / elapsed.as_secs_f64())
 }

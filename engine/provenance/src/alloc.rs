@@ -1,5 +1,6 @@
-//! The `slate` binary's allocator: the system one, with transparent huge
-//! pages asked for on large blocks.
+//! An allocator for binaries that sign large files (`slate`,
+//! `slate-bench`): the system one, with transparent huge pages asked for
+//! on large blocks. A binary opts in with `#[global_allocator]`.
 //!
 //! Media work allocates blocks of hundreds of megabytes (the c2pa crate
 //! reads a whole hash range into one buffer); with 4 KiB pages, faulting

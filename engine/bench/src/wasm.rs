@@ -19,7 +19,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     );
     let budget = Duration::from_secs_f64(seconds);
     let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
-    let built = slate_wasm::examples::build(&plugins).map_err(anyhow::Error::msg)?;
+    let built = slate_test_plugins::build(&plugins).map_err(anyhow::Error::msg)?;
     let wasm = built.join("brightness.wasm");
     let frame: Vec<u8> = (0..WIDTH * HEIGHT * 4).map(|i| (i % 251) as u8).collect();
     let megabytes = frame.len() as f64 / 1e6;
