@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
-use slate_feed::ope::{Report, Target, evaluate, obd_rounds, read_obd, sim_rounds};
+use slate_feed::embed::ItemEmbedder;
+use slate_feed::ope::{Report, Target, evaluate, sim_rounds};
 use slate_feed::policy::{Kind, Params};
 use slate_feed::sim::{Config, compare, ope_logs, steering, table};
 use slate_feed::{Experiment, Feed, FeedError, NewItem, Objective, Signal, Steering};
@@ -135,7 +136,9 @@ pub fn open_feed(db: Option<PathBuf>) -> Result<(Arc<slate_consent::Registry>, F
 
 fn bad(e: FeedError) -> Failure {
     match e {
-        FeedError::Store(_) | FeedError::Consent(_) => Failure::Runtime(e.into()),
+        FeedError::Store(_) | FeedError::Consent(_) | FeedError::Database(_) | FeedError::Model(_) => {
+            Failure::Runtime(e.into())
+        }
         e => Failure::BadInput(e.into()),
     }
 }
@@ -170,7 +173,7 @@ pub fn feed(args: FeedArgs) -> Result<(), Failure> {
             plot,
         } => {
             let target = Target::parse(&target).map_err(|e| Failure::BadInput(anyhow!("--target {e}")))?;
-            let report = off_policy(&logged, target)?;
+            let report = slate_feed::ope::evaluate_logged(&logged, target).map_err(bad)?;
             if let Some(plot) = plot {
                 slate_feed::ope::plot(&plot, std::slice::from_ref(&report)).map_err(bad)?;
             }
@@ -197,7 +200,7 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
                 one => vec![one],
             };
             let here = file.parent().unwrap_or(Path::new("."));
-            let mut embedder = Embedder::default();
+            let mut embedder = ItemEmbedder::default();
             let mut published = Vec::new();
             for (i, mut entry) in list.into_iter().enumerate() {
                 let at = |e: anyhow::Error| anyhow!("{}: item {i}: {e:#}", file.display());
@@ -208,10 +211,16 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
                         Some(_) => return Err(Failure::BadInput(at(anyhow!("`media` is a path to the clip")))),
                         None => None,
                     };
-                    let embedding = embedder.embed(&entry, media.as_deref()).map_err(|e| match e {
-                        Failure::BadInput(e) => Failure::BadInput(at(e)),
-                        runtime => runtime,
-                    })?;
+                    let tags: Vec<&str> = (entry["tags"].as_array().into_iter().flatten())
+                        .filter_map(|t| t.as_str())
+                        .collect();
+                    let title = entry["title"].as_str().unwrap_or_default();
+                    let embedding = embedder
+                        .embed(title, &tags, media.as_deref())
+                        .map_err(|e| match bad(e) {
+                            Failure::BadInput(e) => Failure::BadInput(at(e)),
+                            runtime => runtime,
+                        })?;
                     entry["embedding"] = serde_json::json!(embedding);
                 }
                 let item: NewItem = serde_path_to_error::deserialize(entry)
@@ -292,148 +301,6 @@ fn store_command(feed: &mut Feed, command: FeedCommand) -> Result<(), Failure> {
         }
         FeedCommand::Simulate { .. } | FeedCommand::Ope { .. } => unreachable!("handled without a store"),
     }
-}
-
-/// How `slate feed publish` embeds an item given without `embedding`:
-/// MiniLM's sentence embedding of its title and tags, then the mean
-/// `colour-layout` signature of its `media` frames through `onnxinfer`
-/// (zeros without media), each half of unit length, so every item of a
-/// catalogue has the same 576 numbers.
-#[derive(Default)]
-struct Embedder {
-    text: Option<slate_onnx::text::TextEmbedder>,
-}
-
-impl Embedder {
-    /// The embedding; a media file that does not play is bad input, a
-    /// model that does not load a failure.
-    fn embed(&mut self, entry: &serde_json::Value, media: Option<&Path>) -> Result<Vec<f32>, Failure> {
-        let tags = entry["tags"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.as_str());
-        let text = std::iter::once(entry["title"].as_str().unwrap_or_default())
-            .chain(tags)
-            .collect::<Vec<_>>()
-            .join(" ");
-        let failed = |e: slate_onnx::OnnxError| Failure::Runtime(e.into());
-        if self.text.is_none() {
-            self.text = Some(slate_onnx::text::TextEmbedder::open(None).map_err(failed)?);
-        }
-        let mut embedding = unit(self.text.as_ref().expect("opened above").embed(&text).map_err(failed)?);
-        embedding.extend(match media {
-            Some(media) => unit(frame_embedding(media).map_err(Failure::BadInput)?),
-            None => vec![0.0; FRAME_EMBEDDING],
-        });
-        Ok(embedding)
-    }
-}
-
-/// The `colour-layout` model's length: 8 x 8 cells x RGB.
-const FRAME_EMBEDDING: usize = 192;
-
-fn unit(mut vector: Vec<f32>) -> Vec<f32> {
-    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        vector.iter_mut().for_each(|v| *v /= norm);
-    }
-    vector
-}
-
-/// The mean `colour-layout` signature of a clip's (or picture's) frames,
-/// as `onnxinfer` computes it in any pipeline.
-fn frame_embedding(media: &Path) -> anyhow::Result<Vec<f32>> {
-    use gst::prelude::*;
-    anyhow::ensure!(media.is_file(), "`media`: {}: no such file", media.display());
-    let line = format!(
-        "filesrc location=\"{}\" ! decodebin ! videoconvert ! video/x-raw,format=RGBx \
-         ! onnxinfer model=colour-layout interval=5 ! fakesink name=out",
-        media.display()
-    );
-    let pipeline = gst::parse::launch(&line)?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| anyhow!("not a pipeline"))?;
-    let sum = Arc::new(std::sync::Mutex::new((vec![0.0f64; FRAME_EMBEDDING], 0usize)));
-    let seen = sum.clone();
-    let sink = pipeline
-        .by_name("out")
-        .and_then(|e| e.static_pad("sink"))
-        .context("the sink")?;
-    sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data
-            && let Some(gstslate::model::Value::FloatList(vector)) =
-                gstslate::SlateMeta::record_of(buffer).get("colour-layout.embedding")
-            && vector.len() == FRAME_EMBEDDING
-        {
-            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.0.iter_mut().zip(vector).for_each(|(s, v)| *s += v);
-            seen.1 += 1;
-        }
-        gst::PadProbeReturn::Ok
-    });
-    slate_pipeline::run(&pipeline, slate_pipeline::RunOptions::default())
-        .with_context(|| format!("`media`: {}: cannot read it as video", media.display()))?;
-    let (sum, frames) = std::mem::take(&mut *sum.lock().unwrap_or_else(|p| p.into_inner()));
-    anyhow::ensure!(frames > 0, "`media`: {}: no video frames", media.display());
-    Ok(sum.iter().map(|s| (s / frames as f64) as f32).collect())
-}
-
-/// Evaluates `target` on `logged`: the Open Bandit CSV layout, or export
-/// lines (uniform over the candidates left at each position only: they do
-/// not carry the candidates' features).
-fn off_policy(logged: &Path, target: Target) -> Result<Report, Failure> {
-    let is_csv = logged.extension().is_some_and(|e| e == "csv");
-    if is_csv {
-        let rows = read_obd(logged).map_err(bad)?;
-        return Ok(evaluate(&obd_rounds(&rows), target));
-    }
-    if target != Target::Uniform {
-        return Err(Failure::BadInput(anyhow!(
-            "--target {}: slate feed export logs carry no candidate features; evaluate `uniform` on them, or use the Open Bandit CSV layout",
-            target.name()
-        )));
-    }
-    let text = std::fs::read_to_string(logged)
-        .with_context(|| logged.display().to_string())
-        .map_err(Failure::BadInput)?;
-    let mut rounds = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let row: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Failure::BadInput(anyhow!("{} line {}: {e}", logged.display(), n + 1)))?;
-        let field = |name: &str| {
-            row[name].as_f64().ok_or_else(|| {
-                Failure::BadInput(anyhow!(
-                    "{} line {}: `{name}` is missing or not a number",
-                    logged.display(),
-                    n + 1
-                ))
-            })
-        };
-        let left = (field("candidates")? - field("position")?).max(1.0) as usize;
-        let propensity = field("propensity")?;
-        if !(propensity > 0.0 && propensity <= 1.0) {
-            return Err(Failure::BadInput(anyhow!(
-                "{} line {}: `propensity` {propensity} is not in (0, 1]",
-                logged.display(),
-                n + 1
-            )));
-        }
-        rounds.push(slate_feed::ope::Round {
-            q: vec![0.0; left],
-            chosen: 0,
-            propensity,
-            reward: field("reward")?,
-            truth: None,
-        });
-    }
-    if rounds.is_empty() {
-        return Err(Failure::BadInput(anyhow!(
-            "{}: no logged impressions",
-            logged.display()
-        )));
-    }
-    Ok(evaluate(&rounds, target))
 }
 
 fn simulate(rounds: usize, seeds: u64, with_steering: bool, with_ope: bool, out: Option<&Path>) -> Result<(), Failure> {

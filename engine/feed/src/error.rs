@@ -20,6 +20,9 @@ pub enum FeedError {
     Consent(#[from] slate_consent::ConsentError),
     #[error(transparent)]
     Database(#[from] slate_store::StoreError),
+    /// A model the feed embeds with did not load or run.
+    #[error(transparent)]
+    Model(#[from] slate_onnx::OnnxError),
 }
 
 impl FeedError {

@@ -16,6 +16,7 @@
 //! - Ranker plugins ([`rescore`]): WASM `ranker` components or Lua hooks,
 //!   fail-open.
 
+pub mod embed;
 pub mod engine;
 mod error;
 pub mod experiment;

@@ -40,7 +40,7 @@ pub mod wasmaudiosrc;
 pub mod wasmsrc;
 pub mod wasmstage;
 
-pub use meta::SlateMeta;
+pub use meta::{Collected, SlateMeta};
 pub use slate_meta as model;
 
 /// Posts `structure` on the bus as an element message from `element`.

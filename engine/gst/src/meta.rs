@@ -19,6 +19,18 @@ use gst::glib::translate::{IntoGlib, from_glib};
 use gst::prelude::*;
 use slate_meta::Record;
 
+/// The records [`SlateMeta::collect`] gathered, in the order their buffers
+/// passed.
+#[derive(Debug, Clone, Default)]
+pub struct Collected(std::sync::Arc<std::sync::Mutex<Vec<Record>>>);
+
+impl Collected {
+    /// The records so far, leaving none behind.
+    pub fn take(&self) -> Vec<Record> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// The Slate metadata of one buffer, as a GStreamer meta.
 #[repr(transparent)]
 pub struct SlateMeta(ffi::SlateMetaFfi);
@@ -64,6 +76,22 @@ impl SlateMeta {
             .meta::<SlateMeta>()
             .map(|m| m.record().clone())
             .unwrap_or_default()
+    }
+
+    /// Collects the record of every buffer that passes `pad` from now on:
+    /// what a pipeline's stages computed (a face's embedding, a frame's
+    /// signature), for code that runs Slate's elements to get it.
+    pub fn collect(pad: &gst::Pad) -> Collected {
+        let collected = Collected::default();
+        let records = collected.0.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data {
+                let record = SlateMeta::record_of(buffer);
+                records.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+            }
+            gst::PadProbeReturn::Ok
+        });
+        collected
     }
 
     pub fn record(&self) -> &Record {

@@ -727,12 +727,7 @@ fn gate_harness(dir: &Path, props: &[(&str, &str)], caps: &str) -> gst_check::Ha
         .property("media", "harness")
         .build()
         .unwrap();
-    for (name, value) in props {
-        element.set_property_from_str(name, value);
-    }
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str(caps);
-    h
+    common::filter_harness(&element, props, caps)
 }
 
 fn frame_at(pixels: Vec<u8>, ms: u64) -> gst::Buffer {

@@ -15,12 +15,7 @@ fn harness(script: &Path, props: &[(&str, &str)]) -> gst_check::Harness {
         .property("script", script.display().to_string())
         .build()
         .unwrap();
-    for (name, value) in props {
-        element.set_property_from_str(name, value);
-    }
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str("application/x-slate-test");
-    h
+    common::filter_harness(&element, props, "application/x-slate-test")
 }
 
 fn numbered(n: u8) -> gst::Buffer {

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{init, pipeline, play_to_eos, start_error};
-use gst::prelude::*;
 use gstslate::SlateMeta;
 use gstslate::model::Value;
 
@@ -17,12 +16,11 @@ fn buffer_at(ms: u64) -> gst::Buffer {
 
 fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
     let element = gst::ElementFactory::make("shottag").build().unwrap();
-    for (name, value) in props {
-        element.set_property_from_str(name, value);
-    }
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str("video/x-raw,format=GRAY8,width=8,height=1,framerate=25/1");
-    h
+    common::filter_harness(
+        &element,
+        props,
+        "video/x-raw,format=GRAY8,width=8,height=1,framerate=25/1",
+    )
 }
 
 #[test]

@@ -12,12 +12,11 @@ const FRAMES: usize = 480;
 fn harness(props: &[(&str, &str)]) -> gst_check::Harness {
     init();
     let element = gst::ElementFactory::make("stem").build().unwrap();
-    for (name, value) in props {
-        element.set_property_from_str(name, value);
-    }
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str("audio/x-raw,format=F32LE,rate=48000,channels=2,layout=interleaved");
-    h
+    common::filter_harness(
+        &element,
+        props,
+        "audio/x-raw,format=F32LE,rate=48000,channels=2,layout=interleaved",
+    )
 }
 
 /// 10 ms of stereo at 0.5 in both channels, at `ms`.

@@ -13,12 +13,7 @@ fn harness(plugin_name: &str, props: &[(&str, &str)], caps: &str) -> gst_check::
         .property("plugin", plugin(plugin_name))
         .build()
         .unwrap();
-    for (name, value) in props {
-        element.set_property_from_str(name, value);
-    }
-    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
-    h.set_src_caps_str(caps);
-    h
+    common::filter_harness(&element, props, caps)
 }
 
 const RGBA_2X2: &str = "video/x-raw,format=RGBA,width=2,height=2,framerate=30/1";

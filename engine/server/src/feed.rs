@@ -49,9 +49,11 @@ impl From<FeedError> for ApiError {
             FeedError::Invalid { field, .. } => ApiError::bad(field, message),
             FeedError::Conflict { field, .. } => ApiError::new(StatusCode::CONFLICT, Some(field), message),
             FeedError::Unknown { what, .. } => ApiError::not_found(what, message),
-            FeedError::File { .. } | FeedError::Store(_) | FeedError::Consent(_) | FeedError::Database(_) => {
-                ApiError::internal(message)
-            }
+            FeedError::File { .. }
+            | FeedError::Store(_)
+            | FeedError::Consent(_)
+            | FeedError::Database(_)
+            | FeedError::Model(_) => ApiError::internal(message),
         }
     }
 }

@@ -11,7 +11,7 @@ fn plugins() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins");
-        slate_wasm::examples::build(&dir).unwrap()
+        slate_test_plugins::build(&dir).unwrap()
     })
 }
 
@@ -262,25 +262,33 @@ mod fuzz {
     }
 }
 
+/// Plugins built against every released contract run side by side: 0.1.0
+/// and 0.2.0 through raw bindings, the SDK's plugins against the newest.
 #[test]
-fn plugins_built_against_either_contract_version_run_on_one_host() {
-    let old = load("brightness");
-    let new = load("contract_v2");
-    assert_eq!(new.description.version, "0.2.0");
+fn plugins_built_against_any_contract_version_run_on_one_host() {
+    let first = load("contract_v1");
+    let second = load("contract_v2");
+    let newest = load("brightness");
+    assert_eq!(first.description.version, "0.1.0");
+    assert_eq!(second.description.version, "0.2.0");
     let frame = [9u8; 16];
-    let mut stage = Stage::new(old, r#"{"delta": 1}"#, Limits::default()).unwrap();
-    assert_eq!(
-        stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap().0[0],
-        10,
-        "0.1.0 plugin"
-    );
-    let mut stage = Stage::new(new, "", Limits::default()).unwrap();
+    let mut stage = Stage::new(first, r#"{"delta": 2}"#, Limits::default()).unwrap();
+    let (pixels, meta) = stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap();
+    assert_eq!(pixels[0], 11, "0.1.0 plugin");
+    assert_eq!(meta.get("contract"), Some(&Value::from("0.1.0")));
+    let mut stage = Stage::new(second, "", Limits::default()).unwrap();
     let (pixels, meta) = stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap();
     assert_eq!(pixels, frame);
     assert_eq!(meta.get("contract"), Some(&Value::from("0.2.0")));
     assert!(
         matches!(meta.get("error-log-enabled"), Some(Value::Bool(_))),
         "0.2.0's new import answered: {meta:?}"
+    );
+    let mut stage = Stage::new(newest, r#"{"delta": 1}"#, Limits::default()).unwrap();
+    assert_eq!(
+        stage.process_frame(rgba(2, 2), &frame, &Record::default()).unwrap().0[0],
+        10,
+        "an SDK plugin (0.3.0)"
     );
 }
 
@@ -289,6 +297,7 @@ fn plugins_built_against_either_contract_version_run_on_one_host() {
 #[test]
 fn plugins_infer_through_the_host_and_only_with_pinned_models() {
     let probe = load("infer_probe");
+    // The SDK reports the plugin crate's own version (plugins/infer-probe/Cargo.toml).
     assert_eq!(probe.description.version, "0.3.0");
     let frame = [255u8, 0, 0, 255, 0, 0, 255, 255];
     let mut stage = Stage::new(probe.clone(), "", Limits::default()).unwrap();

@@ -17,6 +17,7 @@ impl VideoFilter for Brightness {
             PixelFormat::Gray8,
         ];
         describe_video_filter("brightness", &formats)
+            .config_schema(r#"{"delta": "added to every colour byte, -255 to 255 (default 32)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -38,4 +39,4 @@ impl VideoFilter for Brightness {
     }
 }
 
-slate_plugin_sdk::video_filter!(Brightness);
+slate_plugin_sdk::export!(video_filter: Brightness);

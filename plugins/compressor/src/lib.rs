@@ -25,6 +25,7 @@ fn setting(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<
 impl AudioFilter for Compressor {
     fn describe() -> Description {
         describe_audio_filter("compressor", &[SampleFormat::F32le, SampleFormat::S16le])
+            .config_schema(r#"{"threshold_db": "-80 to 0 (default -20)", "ratio": "1 to 100 (default 4)", "attack_ms": "0.1 to 1000 (default 5)", "release_ms": "1 to 5000 (default 100)", "makeup_db": "0 to 40 (default 0)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -72,4 +73,4 @@ impl AudioFilter for Compressor {
     }
 }
 
-slate_plugin_sdk::audio_filter!(Compressor);
+slate_plugin_sdk::export!(audio_filter: Compressor);

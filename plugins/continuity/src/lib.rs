@@ -1,4 +1,3 @@
-#![allow(clippy::too_many_arguments)] // generated bindings
 //! The continuity checker as an `analyzer` stage, from both sources of
 //! truth.
 //!
@@ -26,17 +25,8 @@
 //! Runtime), the plugin says so once and uses the same signature computed
 //! in the guest. Config: `{"embeddings": false}` skips the model.
 
-wit_bindgen::generate!({
-    path: "../../sdk-wit/since_v0.3.0",
-    world: "slate:plugin/analyzer@0.3.0",
-    generate_all,
-});
-
-use std::cell::RefCell;
-
 use serde_json::json;
-use slate::plugin::types::*;
-use slate::plugin::{config, events, inference, log};
+use slate_plugin_sdk::prelude::*;
 use slate_story::continuity::{WORLD_FIELD, WorldMeta, check_declared};
 use slate_story::pixels::{Look, Scorer, Shots, Tolerance, judge};
 
@@ -80,10 +70,6 @@ fn name_of(kind: impl serde::Serialize) -> String {
         .ok()
         .and_then(|k| k.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-thread_local! {
-    static CHECKER: RefCell<Option<Checker>> = const { RefCell::new(None) };
 }
 
 /// The frame as the `colour-layout` model's input: RGB planes, 64x64,
@@ -137,10 +123,9 @@ impl Checker {
             match embedding(info, pixels) {
                 Ok(vector) => look.embedding = vector,
                 Err(e) => {
-                    log::log(
-                        log::Level::Warn,
-                        &format!("embeddings from the frame itself from now on: the colour-layout model failed: {e}"),
-                    );
+                    log::warn(&format!(
+                        "embeddings from the frame itself from now on: the colour-layout model failed: {e}"
+                    ));
                     self.embed = false;
                 }
             }
@@ -167,10 +152,7 @@ impl Checker {
             Ok(world) => world,
             Err(e) => {
                 if !self.warned {
-                    log::log(
-                        log::Level::Warn,
-                        &format!("{WORLD_FIELD} does not read, so no metadata checks: {e}"),
-                    );
+                    log::warn(&format!("{WORLD_FIELD} does not read, so no metadata checks: {e}"));
                     self.warned = true;
                 }
                 self.world = None;
@@ -239,25 +221,16 @@ impl Checker {
     }
 }
 
-struct Continuity;
-
-impl Guest for Continuity {
+impl Analyzer for Checker {
     fn describe() -> Description {
-        Description {
-            name: "continuity".into(),
-            version: "0.3.0".into(),
-            world: WorldKind::Analyzer,
-            video_formats: vec![PixelFormat::Rgba, PixelFormat::Rgbx],
-            audio_formats: vec![],
-            config_schema:
-                r#"{"embeddings": "true (default): the host's colour-layout model; false: the guest's own"}"#.into(),
-        }
+        describe_analyzer("continuity", &[PixelFormat::Rgba, PixelFormat::Rgbx], &[]).config_schema(
+            r#"{"embeddings": "true (default): the host's colour-layout model; false: the guest's own"}"#,
+        )
     }
 
-    fn init() -> Result<(), PluginError> {
-        let config = config::get();
+    fn new(config: &str) -> Result<Checker, PluginError> {
         let embed =
-            match serde_json::from_str::<serde_json::Value>(if config.trim().is_empty() { "{}" } else { &config }) {
+            match serde_json::from_str::<serde_json::Value>(if config.trim().is_empty() { "{}" } else { config }) {
                 Ok(serde_json::Value::Object(map)) => match map.get("embeddings") {
                     None => true,
                     Some(serde_json::Value::Bool(b)) => *b,
@@ -273,21 +246,18 @@ impl Guest for Continuity {
                     )));
                 }
             };
-        CHECKER.with(|c| {
-            *c.borrow_mut() = Some(Checker {
-                shots: Shots::default(),
-                scorer: Scorer::default(),
-                shot: 0,
-                embed,
-                frames: 0,
-                world: None,
-                warned: false,
-            })
-        });
-        Ok(())
+        Ok(Checker {
+            shots: Shots::default(),
+            scorer: Scorer::default(),
+            shot: 0,
+            embed,
+            frames: 0,
+            world: None,
+            warned: false,
+        })
     }
 
-    fn analyze_frame(info: FrameInfo, pixels: Vec<u8>, mut meta: Metadata) -> Result<Metadata, PluginError> {
+    fn analyze_frame(&mut self, info: &FrameInfo, pixels: &[u8], meta: &mut Metadata) -> Result<(), PluginError> {
         let needed = info.stride as usize * info.height as usize;
         if pixels.len() < needed || (info.stride as usize) < info.width as usize * 4 {
             return Err(PluginError::Unsupported(format!(
@@ -298,18 +268,13 @@ impl Guest for Continuity {
                 pixels.len()
             )));
         }
-        CHECKER.with(|c| match c.borrow_mut().as_mut() {
-            Some(checker) => {
-                checker.frame(&info, &pixels, &mut meta);
-                Ok(meta)
-            }
-            None => Err(PluginError::Failed("analyze-frame before init".into())),
-        })
+        self.frame(info, pixels, meta);
+        Ok(())
     }
 
-    fn analyze_audio(_info: AudioInfo, _samples: Vec<u8>, meta: Metadata) -> Result<Metadata, PluginError> {
-        Ok(meta)
+    fn analyze_audio(&mut self, _info: &AudioInfo, _samples: &[u8], _meta: &mut Metadata) -> Result<(), PluginError> {
+        Ok(())
     }
 }
 
-export!(Continuity);
+slate_plugin_sdk::export!(analyzer: Checker);

@@ -60,6 +60,7 @@ fn setting(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<
 impl AudioFilter for DeEsser {
     fn describe() -> Description {
         describe_audio_filter("de-esser", &[SampleFormat::F32le, SampleFormat::S16le])
+            .config_schema(r#"{"frequency_hz": "1000 to 16000 (default 4500)", "threshold_db": "-80 to 0 (default -30)", "max_reduction_db": "0 to 40 (default 12)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -120,4 +121,4 @@ impl AudioFilter for DeEsser {
     }
 }
 
-slate_plugin_sdk::audio_filter!(DeEsser);
+slate_plugin_sdk::export!(audio_filter: DeEsser);

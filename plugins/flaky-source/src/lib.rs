@@ -13,6 +13,7 @@ struct FlakySource {
 impl Generator for FlakySource {
     fn describe() -> Description {
         describe_generator("flaky-source", &[PixelFormat::Rgba, PixelFormat::Gray8], &[])
+            .config_schema(r#"{"fail-at": "fail only on this frame number (default: every odd frame)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -36,4 +37,4 @@ impl Generator for FlakySource {
     }
 }
 
-slate_plugin_sdk::generator!(FlakySource);
+slate_plugin_sdk::export!(generator: FlakySource);

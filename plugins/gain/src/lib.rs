@@ -9,6 +9,7 @@ struct Gain {
 impl AudioFilter for Gain {
     fn describe() -> Description {
         describe_audio_filter("gain", &[SampleFormat::F32le, SampleFormat::S16le])
+            .config_schema(r#"{"gain": "linear factor for every sample (default 1)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -30,4 +31,4 @@ impl AudioFilter for Gain {
     }
 }
 
-slate_plugin_sdk::audio_filter!(Gain);
+slate_plugin_sdk::export!(audio_filter: Gain);

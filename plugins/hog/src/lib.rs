@@ -22,4 +22,4 @@ impl VideoFilter for Hog {
     }
 }
 
-slate_plugin_sdk::video_filter!(Hog);
+slate_plugin_sdk::export!(video_filter: Hog);

@@ -63,6 +63,7 @@ fn texts<'a>(fields: &'a [Field], key: &str) -> &'a [String] {
 impl Ranker for HouseRules {
     fn describe() -> Description {
         describe_ranker("house-rules")
+            .config_schema(r#"{"boost_creators": "{creator: weight}", "boost_tags": "{tag: weight}", "bury_tags": "[tags]", "max_per_creator": "most items of one creator per slate"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -143,4 +144,4 @@ impl Ranker for HouseRules {
     }
 }
 
-slate_plugin_sdk::ranker!(HouseRules);
+slate_plugin_sdk::export!(ranker: HouseRules);

@@ -19,4 +19,4 @@ impl VideoFilter for Liar {
     }
 }
 
-slate_plugin_sdk::video_filter!(Liar);
+slate_plugin_sdk::export!(video_filter: Liar);

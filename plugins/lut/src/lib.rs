@@ -20,6 +20,7 @@ impl VideoFilter for Lut {
                 PixelFormat::Gray8,
             ],
         )
+        .config_schema(r#"{"gamma": "the curve applied to every colour byte (default 0.5)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -50,4 +51,4 @@ impl VideoFilter for Lut {
     }
 }
 
-slate_plugin_sdk::video_filter!(Lut);
+slate_plugin_sdk::export!(video_filter: Lut);

@@ -18,6 +18,7 @@ impl Analyzer for MotionMeter {
             &[PixelFormat::Gray8, PixelFormat::Rgba, PixelFormat::Bgra],
             &[],
         )
+        .config_schema(r#"{"threshold": "mean change per pixel, 0-255, that counts as motion (default 8)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -61,4 +62,4 @@ impl Analyzer for MotionMeter {
     }
 }
 
-slate_plugin_sdk::analyzer!(MotionMeter);
+slate_plugin_sdk::export!(analyzer: MotionMeter);

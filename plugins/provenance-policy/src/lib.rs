@@ -49,7 +49,9 @@ fn severity(decision: Decision) -> u8 {
 
 impl ProvenancePolicy for Policy {
     fn describe() -> Description {
-        describe_provenance_policy("provenance-policy")
+        describe_provenance_policy("provenance-policy").config_schema(
+            r#"{"trusted|untrusted|expired|unsigned|altered|generated": "trust, label, throttle or reject"}"#,
+        )
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -121,4 +123,4 @@ impl ProvenancePolicy for Policy {
     }
 }
 
-slate_plugin_sdk::provenance_policy!(Policy);
+slate_plugin_sdk::export!(provenance_policy: Policy);

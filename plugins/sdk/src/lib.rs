@@ -18,18 +18,21 @@
 //!     }
 //! }
 //!
-//! slate_plugin_sdk::video_filter!(Invert);
+//! slate_plugin_sdk::export!(video_filter: Invert);
 //! ```
 //! Build with `cargo build --release --target wasm32-wasip2`; the `.wasm`
-//! is a component the `wasmstage` element loads. The SDK hides wit-bindgen:
-//! the generated modules are public only for the macros.
+//! is a component the `wasmstage` element loads. The SDK builds against
+//! the newest WIT version (`sdk-wit/since_v0.3.0`); older versions live only
+//! in the host, which still loads plugins built against them. It hides
+//! wit-bindgen: the generated modules are public only for the macro. A
+//! plugin's `describe()` reports the plugin crate's own version.
 
 #[doc(hidden)]
 #[allow(clippy::too_many_arguments)] // generated
 pub mod video_filter {
     wit_bindgen::generate!({
-        path: "../../sdk-wit/since_v0.1.0",
-        world: "slate:plugin/video-filter@0.1.0",
+        path: "../../sdk-wit/since_v0.3.0",
+        world: "slate:plugin/video-filter@0.3.0",
         pub_export_macro: true,
         export_macro_name: "export_video_filter",
         default_bindings_module: "slate_plugin_sdk::video_filter",
@@ -37,59 +40,60 @@ pub mod video_filter {
     });
 }
 
-/// Another world of 0.1.0, sharing the interfaces generated in `video_filter`.
-macro_rules! world_of_v0_1 {
+/// Another world of 0.3.0, sharing the interfaces generated in `video_filter`.
+macro_rules! world_of {
     ($module:ident, $world:tt, $export:tt, $path:tt) => {
         #[doc(hidden)]
         #[allow(clippy::too_many_arguments)] // generated
         pub mod $module {
             wit_bindgen::generate!({
-                path: "../../sdk-wit/since_v0.1.0",
+                path: "../../sdk-wit/since_v0.3.0",
                 world: $world,
                 pub_export_macro: true,
                 export_macro_name: $export,
                 default_bindings_module: $path,
                 with: {
-                    "slate:plugin/types@0.1.0": crate::video_filter::slate::plugin::types,
-                    "slate:plugin/log@0.1.0": crate::video_filter::slate::plugin::log,
-                    "slate:plugin/metrics@0.1.0": crate::video_filter::slate::plugin::metrics,
-                    "slate:plugin/config@0.1.0": crate::video_filter::slate::plugin::config,
-                    "slate:plugin/clock@0.1.0": crate::video_filter::slate::plugin::clock,
-                    "slate:plugin/events@0.1.0": crate::video_filter::slate::plugin::events,
+                    "slate:plugin/types@0.3.0": crate::video_filter::slate::plugin::types,
+                    "slate:plugin/log@0.3.0": crate::video_filter::slate::plugin::log,
+                    "slate:plugin/metrics@0.3.0": crate::video_filter::slate::plugin::metrics,
+                    "slate:plugin/config@0.3.0": crate::video_filter::slate::plugin::config,
+                    "slate:plugin/clock@0.3.0": crate::video_filter::slate::plugin::clock,
+                    "slate:plugin/events@0.3.0": crate::video_filter::slate::plugin::events,
+                    "slate:plugin/inference@0.3.0": crate::video_filter::slate::plugin::inference,
                 },
             });
         }
     };
 }
 
-world_of_v0_1!(
+world_of!(
     audio_filter,
-    "slate:plugin/audio-filter@0.1.0",
+    "slate:plugin/audio-filter@0.3.0",
     "export_audio_filter",
     "slate_plugin_sdk::audio_filter"
 );
-world_of_v0_1!(
+world_of!(
     analyzer,
-    "slate:plugin/analyzer@0.1.0",
+    "slate:plugin/analyzer@0.3.0",
     "export_analyzer",
     "slate_plugin_sdk::analyzer"
 );
-world_of_v0_1!(
+world_of!(
     generator,
-    "slate:plugin/generator@0.1.0",
+    "slate:plugin/generator@0.3.0",
     "export_generator",
     "slate_plugin_sdk::generator"
 );
-world_of_v0_1!(
+world_of!(
     provenance_policy,
-    "slate:plugin/provenance-policy@0.1.0",
+    "slate:plugin/provenance-policy@0.3.0",
     "export_provenance_policy",
     "slate_plugin_sdk::provenance_policy"
 );
 
-world_of_v0_1!(
+world_of!(
     ranker,
-    "slate:plugin/ranker@0.1.0",
+    "slate:plugin/ranker@0.3.0",
     "export_ranker",
     "slate_plugin_sdk::ranker"
 );
@@ -103,9 +107,9 @@ pub mod prelude {
         PluginError, Ranked, Relation, RelationKind, SampleFormat, Value, Verdict, WorldKind,
     };
     pub use crate::{
-        Analyzer, AudioFilter, Generator, ProvenancePolicy, Ranker, VideoFilter, clock, describe_analyzer,
-        describe_audio_filter, describe_generator, describe_provenance_policy, describe_ranker, describe_video_filter,
-        events, log, metrics,
+        Analyzer, AudioFilter, DescriptionExt, Generator, ProvenancePolicy, Ranker, VideoFilter, clock,
+        describe_analyzer, describe_audio_filter, describe_generator, describe_provenance_policy, describe_ranker,
+        describe_video_filter, events, inference, log, metrics,
     };
 }
 
@@ -128,7 +132,7 @@ pub mod log {
     }
 }
 
-pub use wit::{clock, events, metrics};
+pub use wit::{clock, events, inference, metrics};
 
 /// A video filter: pixels and metadata in, pixels and metadata out.
 pub trait VideoFilter: Sized + 'static {
@@ -184,15 +188,40 @@ pub trait Ranker: Sized + 'static {
     fn rank(&mut self, user: &[Field], candidates: &[Candidate]) -> Result<Vec<Ranked>, PluginError>;
 }
 
+/// A description without a version: [`export!`] fills in the plugin
+/// crate's own.
 fn description(name: &str, world: WorldKind, video: &[PixelFormat], audio: &[SampleFormat]) -> Description {
     Description {
         name: name.into(),
-        version: "0.1.0".into(),
+        version: String::new(),
         world,
         video_formats: video.to_vec(),
         audio_formats: audio.to_vec(),
         config_schema: String::new(),
     }
+}
+
+/// What a plugin adds to the description the `describe_*` functions make.
+pub trait DescriptionExt {
+    /// What the plugin's config takes, shown by `slate inspect` and the
+    /// stage's errors: a JSON object of key -> what it means.
+    fn config_schema(self, schema: &str) -> Self;
+}
+
+impl DescriptionExt for Description {
+    fn config_schema(mut self, schema: &str) -> Self {
+        self.config_schema = schema.into();
+        self
+    }
+}
+
+/// `description` with `version` where the plugin gave none.
+#[doc(hidden)]
+pub fn versioned(mut description: Description, version: &str) -> Description {
+    if description.version.is_empty() {
+        description.version = version.into();
+    }
+    description
 }
 
 /// A description for a video filter taking `formats` (best first).
@@ -252,92 +281,6 @@ impl<T> Slot<T> {
 
 // SAFETY: a component instance is single-threaded.
 unsafe impl<T> Sync for Slot<T> {}
-
-/// Exports `$t` (a [`VideoFilter`]) as the plugin.
-#[macro_export]
-macro_rules! video_filter {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::video_filter::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::VideoFilter>::describe()
-            }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::VideoFilter>::new)
-            }
-            fn process_frame(
-                info: $crate::prelude::FrameInfo,
-                mut pixels: Vec<u8>,
-                mut meta: $crate::prelude::Metadata,
-            ) -> Result<$crate::video_filter::slate::plugin::types::VideoOutput, $crate::prelude::PluginError> {
-                __SLATE_STATE.with(|s| <$t as $crate::VideoFilter>::process(s, &info, &mut pixels, &mut meta))?;
-                Ok($crate::video_filter::slate::plugin::types::VideoOutput { pixels, meta })
-            }
-        }
-        $crate::video_filter::export_video_filter!(__SlateGuest);
-    };
-}
-
-/// Exports `$t` (an [`AudioFilter`]) as the plugin.
-#[macro_export]
-macro_rules! audio_filter {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::audio_filter::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::AudioFilter>::describe()
-            }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::AudioFilter>::new)
-            }
-            fn process_audio(
-                info: $crate::prelude::AudioInfo,
-                mut samples: Vec<u8>,
-                mut meta: $crate::prelude::Metadata,
-            ) -> Result<$crate::video_filter::slate::plugin::types::AudioOutput, $crate::prelude::PluginError> {
-                __SLATE_STATE.with(|s| <$t as $crate::AudioFilter>::process(s, &info, &mut samples, &mut meta))?;
-                Ok($crate::video_filter::slate::plugin::types::AudioOutput { samples, meta })
-            }
-        }
-        $crate::audio_filter::export_audio_filter!(__SlateGuest);
-    };
-}
-
-/// Exports `$t` (an [`Analyzer`]) as the plugin.
-#[macro_export]
-macro_rules! analyzer {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::analyzer::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::Analyzer>::describe()
-            }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::Analyzer>::new)
-            }
-            fn analyze_frame(
-                info: $crate::prelude::FrameInfo,
-                pixels: Vec<u8>,
-                mut meta: $crate::prelude::Metadata,
-            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
-                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_frame(s, &info, &pixels, &mut meta))?;
-                Ok(meta)
-            }
-            fn analyze_audio(
-                info: $crate::prelude::AudioInfo,
-                samples: Vec<u8>,
-                mut meta: $crate::prelude::Metadata,
-            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
-                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_audio(s, &info, &samples, &mut meta))?;
-                Ok(meta)
-            }
-        }
-        $crate::analyzer::export_analyzer!(__SlateGuest);
-    };
-}
 
 /// A number from the config, `default` when absent, refused (naming the
 /// key and the range) outside `min..=max`.
@@ -402,87 +345,117 @@ pub fn config_number(config: &str, key: &str) -> Result<Option<f64>, PluginError
         .map_err(|_| PluginError::BadConfig(format!("`{key}` must be a number, e.g. {{\"{key}\": 1.5}}")))
 }
 
-/// Exports `$t` (a [`Generator`]) as the plugin.
+/// Exports `$t` as the plugin of one world: `export!(video_filter: T)`
+/// for a [`VideoFilter`], likewise `audio_filter`, `analyzer`, `generator`,
+/// `provenance_policy` and `ranker` for the trait of that name.
 #[macro_export]
-macro_rules! generator {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::generator::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::Generator>::describe()
+macro_rules! export {
+    (video_filter: $t:ty) => {
+        $crate::export!(@guest video_filter, export_video_filter, VideoFilter, $t, {
+            fn process_frame(
+                info: $crate::prelude::FrameInfo,
+                mut pixels: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::__types::VideoOutput, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::VideoFilter>::process(s, &info, &mut pixels, &mut meta))?;
+                Ok($crate::__types::VideoOutput { pixels, meta })
             }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::Generator>::new)
+        });
+    };
+    (audio_filter: $t:ty) => {
+        $crate::export!(@guest audio_filter, export_audio_filter, AudioFilter, $t, {
+            fn process_audio(
+                info: $crate::prelude::AudioInfo,
+                mut samples: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::__types::AudioOutput, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::AudioFilter>::process(s, &info, &mut samples, &mut meta))?;
+                Ok($crate::__types::AudioOutput { samples, meta })
             }
+        });
+    };
+    (analyzer: $t:ty) => {
+        $crate::export!(@guest analyzer, export_analyzer, Analyzer, $t, {
+            fn analyze_frame(
+                info: $crate::prelude::FrameInfo,
+                pixels: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_frame(s, &info, &pixels, &mut meta))?;
+                Ok(meta)
+            }
+            fn analyze_audio(
+                info: $crate::prelude::AudioInfo,
+                samples: Vec<u8>,
+                mut meta: $crate::prelude::Metadata,
+            ) -> Result<$crate::prelude::Metadata, $crate::prelude::PluginError> {
+                __SLATE_STATE.with(|s| <$t as $crate::Analyzer>::analyze_audio(s, &info, &samples, &mut meta))?;
+                Ok(meta)
+            }
+        });
+    };
+    (generator: $t:ty) => {
+        $crate::export!(@guest generator, export_generator, Generator, $t, {
             fn generate_frame(
                 info: $crate::prelude::FrameInfo,
-            ) -> Result<$crate::video_filter::slate::plugin::types::VideoOutput, $crate::prelude::PluginError> {
-                let mut meta = $crate::prelude::Metadata {
-                    fields: Vec::new(),
-                    objects: Vec::new(),
-                    relations: Vec::new(),
-                };
+            ) -> Result<$crate::__types::VideoOutput, $crate::prelude::PluginError> {
+                let mut meta = $crate::empty_metadata();
                 let pixels = __SLATE_STATE.with(|s| <$t as $crate::Generator>::generate_frame(s, &info, &mut meta))?;
-                Ok($crate::video_filter::slate::plugin::types::VideoOutput { pixels, meta })
+                Ok($crate::__types::VideoOutput { pixels, meta })
             }
             fn generate_audio(
                 info: $crate::prelude::AudioInfo,
-            ) -> Result<$crate::video_filter::slate::plugin::types::AudioOutput, $crate::prelude::PluginError> {
-                let mut meta = $crate::prelude::Metadata {
-                    fields: Vec::new(),
-                    objects: Vec::new(),
-                    relations: Vec::new(),
-                };
+            ) -> Result<$crate::__types::AudioOutput, $crate::prelude::PluginError> {
+                let mut meta = $crate::empty_metadata();
                 let samples = __SLATE_STATE.with(|s| <$t as $crate::Generator>::generate_audio(s, &info, &mut meta))?;
-                Ok($crate::video_filter::slate::plugin::types::AudioOutput { samples, meta })
+                Ok($crate::__types::AudioOutput { samples, meta })
             }
-        }
-        $crate::generator::export_generator!(__SlateGuest);
+        });
     };
-}
-
-/// Exports `$t` (a [`ProvenancePolicy`]) as the plugin.
-#[macro_export]
-macro_rules! provenance_policy {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::provenance_policy::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::ProvenancePolicy>::describe()
-            }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::ProvenancePolicy>::new)
-            }
+    (provenance_policy: $t:ty) => {
+        $crate::export!(@guest provenance_policy, export_provenance_policy, ProvenancePolicy, $t, {
             fn decide(report_json: String) -> Result<$crate::prelude::Verdict, $crate::prelude::PluginError> {
                 __SLATE_STATE.with(|s| <$t as $crate::ProvenancePolicy>::decide(s, &report_json))
             }
-        }
-        $crate::provenance_policy::export_provenance_policy!(__SlateGuest);
+        });
     };
-}
-
-/// Exports `$t` (a [`Ranker`]) as the plugin.
-#[macro_export]
-macro_rules! ranker {
-    ($t:ty) => {
-        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
-        struct __SlateGuest;
-        impl $crate::ranker::Guest for __SlateGuest {
-            fn describe() -> $crate::prelude::Description {
-                <$t as $crate::Ranker>::describe()
-            }
-            fn init() -> Result<(), $crate::prelude::PluginError> {
-                __SLATE_STATE.init(<$t as $crate::Ranker>::new)
-            }
+    (ranker: $t:ty) => {
+        $crate::export!(@guest ranker, export_ranker, Ranker, $t, {
             fn rank(
                 user: Vec<$crate::prelude::Field>,
                 candidates: Vec<$crate::prelude::Candidate>,
             ) -> Result<Vec<$crate::prelude::Ranked>, $crate::prelude::PluginError> {
                 __SLATE_STATE.with(|s| <$t as $crate::Ranker>::rank(s, &user, &candidates))
             }
-        }
-        $crate::ranker::export_ranker!(__SlateGuest);
+        });
     };
+    // What every world shares: the state, describe (with the plugin
+    // crate's version) and init (with the stage's config).
+    (@guest $world:ident, $export:ident, $trait:ident, $t:ty, { $($calls:tt)* }) => {
+        static __SLATE_STATE: $crate::Slot<$t> = $crate::Slot::new();
+        struct __SlateGuest;
+        impl $crate::$world::Guest for __SlateGuest {
+            fn describe() -> $crate::prelude::Description {
+                $crate::versioned(<$t as $crate::$trait>::describe(), env!("CARGO_PKG_VERSION"))
+            }
+            fn init() -> Result<(), $crate::prelude::PluginError> {
+                __SLATE_STATE.init(<$t as $crate::$trait>::new)
+            }
+            $($calls)*
+        }
+        $crate::$world::$export!(__SlateGuest);
+    };
+}
+
+#[doc(hidden)]
+pub use wit::types as __types;
+
+/// Metadata with nothing in it, for a generator to fill.
+#[doc(hidden)]
+pub fn empty_metadata() -> Metadata {
+    Metadata {
+        fields: Vec::new(),
+        objects: Vec::new(),
+        relations: Vec::new(),
+    }
 }

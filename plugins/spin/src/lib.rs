@@ -21,4 +21,4 @@ impl VideoFilter for Spin {
     }
 }
 
-slate_plugin_sdk::video_filter!(Spin);
+slate_plugin_sdk::export!(video_filter: Spin);

@@ -39,6 +39,7 @@ impl Generator for StoryGen {
             &[PixelFormat::Rgba, PixelFormat::Rgbx],
             &[SampleFormat::F32le],
         )
+        .config_schema(r#"{"(the whole config)": "a storyboard in TOML (README: Storyboards)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -226,4 +227,4 @@ impl StoryGen {
     }
 }
 
-slate_plugin_sdk::generator!(StoryGen);
+slate_plugin_sdk::export!(generator: StoryGen);

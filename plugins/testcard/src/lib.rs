@@ -23,6 +23,7 @@ struct Testcard {
 impl Generator for Testcard {
     fn describe() -> Description {
         describe_generator("testcard", &[PixelFormat::Rgba, PixelFormat::Rgbx], &[])
+            .config_schema(r#"{"period": "seconds the white box takes to cross the frame, above 0 (default 4)"}"#)
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
@@ -74,4 +75,4 @@ impl Generator for Testcard {
     }
 }
 
-slate_plugin_sdk::generator!(Testcard);
+slate_plugin_sdk::export!(generator: Testcard);

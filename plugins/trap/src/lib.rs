@@ -24,4 +24,4 @@ impl VideoFilter for Trap {
     }
 }
 
-slate_plugin_sdk::video_filter!(Trap);
+slate_plugin_sdk::export!(video_filter: Trap);

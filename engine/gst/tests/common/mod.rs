@@ -16,6 +16,17 @@ pub fn init() {
     });
 }
 
+/// A harness on a filter's `sink` and `src` pads, with `props` set from
+/// strings and `caps` on what the harness pushes.
+pub fn filter_harness(element: &gst::Element, props: &[(&str, &str)], caps: &str) -> gst_check::Harness {
+    for (name, value) in props {
+        element.set_property_from_str(name, value);
+    }
+    let mut h = gst_check::Harness::with_element(element, Some("sink"), Some("src"));
+    h.set_src_caps_str(caps);
+    h
+}
+
 /// Parses a gst-launch line into a pipeline.
 pub fn pipeline(description: &str) -> gst::Pipeline {
     init();
