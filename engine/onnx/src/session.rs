@@ -141,7 +141,7 @@ fn report_fallback(model: &str, provider: Provider, fallbacks: &[String]) {
         format!("ONNX Runtime runs on {provider}")
     } else {
         format!(
-            "ONNX Runtime runs on {provider} ({} not available here; RUST_LOG=slate_onnx=debug says why)",
+            "ONNX Runtime runs on {provider} ({} not available here; SLATE_LOG=slate_onnx=debug says why)",
             passed_over.join(", ")
         )
     };

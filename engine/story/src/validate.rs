@@ -50,96 +50,8 @@ fn at(base: &[Step], more: &[Step]) -> Vec<Step> {
 
 pub fn problems(board: &Storyboard) -> Problems {
     let mut c = Check { problems: Vec::new() };
-    let header = &board.storyboard;
-    if header.title.trim().is_empty() {
-        c.fail(vec![Key("storyboard"), Key("title")], "give the storyboard a title");
-    }
-    if !(1..=120).contains(&header.fps) {
-        c.fail(
-            vec![Key("storyboard"), Key("fps")],
-            format!("{} is out of range: 1 to 120", header.fps),
-        );
-    }
-    if header.size.iter().any(|s| !(16..=7680).contains(s) || s % 2 != 0) {
-        c.fail(
-            vec![Key("storyboard"), Key("size")],
-            "width and height are even numbers from 16 to 7680",
-        );
-    }
-    let world = &board.world;
-    if !finite(&world.set.floor) || world.set.floor.iter().any(|f| *f <= 0.0 || *f > 1000.0) {
-        c.fail(
-            vec![Key("world"), Key("set"), Key("floor")],
-            "width and depth are from 0 to 1000 m",
-        );
-    }
-    c.colour(
-        vec![Key("world"), Key("set"), Key("floor_colour")],
-        &world.set.floor_colour,
-    );
-    c.colour(vec![Key("world"), Key("set"), Key("background")], &world.set.background);
-
-    let mut ids = BTreeSet::new();
-    let mut claim = |c: &mut Check, path: Vec<Step>, id: &str| {
-        if !valid_id(id) {
-            c.fail(path, format!("id `{id}`: use letters, digits, - and _ (up to 64)"));
-        } else if !ids.insert(id.to_owned()) {
-            c.fail(path, format!("id `{id}` is used twice in the world"));
-        }
-    };
-    for (i, prop) in world.props.iter().enumerate() {
-        let base = [Key("world"), Key("prop"), Index(i)];
-        claim(&mut c, at(&base, &[Key("id")]), &prop.id);
-        c.point(at(&base, &[Key("position")]), &prop.position);
-        if !finite(&prop.size) || prop.size.iter().any(|s| *s <= 0.0 || *s > 100.0) {
-            c.fail(at(&base, &[Key("size")]), "width, height and depth are from 0 to 100 m");
-        }
-        c.colour(at(&base, &[Key("colour")]), &prop.colour);
-        c.range(at(&base, &[Key("mass")]), prop.mass, 0.0, 100_000.0, " kg");
-    }
-    for (i, character) in world.characters.iter().enumerate() {
-        let base = [Key("world"), Key("character"), Index(i)];
-        claim(&mut c, at(&base, &[Key("id")]), &character.id);
-        c.point(at(&base, &[Key("position")]), &character.position);
-        c.range(at(&base, &[Key("height")]), character.height, 0.3, 3.0, " m");
-        c.colour(at(&base, &[Key("colour")]), &character.colour);
-        if character.identity.as_deref().is_some_and(|id| id.trim().is_empty()) {
-            c.fail(
-                at(&base, &[Key("identity")]),
-                "an empty identity: leave it out, or name the registered person",
-            );
-        }
-    }
-    for (i, light) in world.lights.iter().enumerate() {
-        let base = [Key("world"), Key("light"), Index(i)];
-        claim(&mut c, at(&base, &[Key("id")]), &light.id);
-        c.point(at(&base, &[Key("position")]), &light.position);
-        if light.position[1] < 0.0 {
-            c.fail(
-                at(&base, &[Key("position")]),
-                "lights hang above the floor: y from 0 up",
-            );
-        }
-        c.range(at(&base, &[Key("intensity")]), light.intensity, 0.0, 10.0, "");
-        c.range(
-            at(&base, &[Key("temperature_k")]),
-            light.temperature_k,
-            1000.0,
-            20_000.0,
-            " K",
-        );
-    }
-
-    let props: Vec<&str> = world.props.iter().map(|p| p.id.as_str()).collect();
-    let characters: Vec<&str> = world.characters.iter().map(|p| p.id.as_str()).collect();
-    let lights: Vec<&str> = world.lights.iter().map(|p| p.id.as_str()).collect();
-    let named = |kind: &str, list: &[&str]| {
-        if list.is_empty() {
-            format!("the world has no {kind}s")
-        } else {
-            format!("{kind}s: {}", list.join(", "))
-        }
-    };
+    header(&mut c, &board.storyboard);
+    let names = world(&mut c, &board.world);
     if board.scenes.iter().all(|s| s.shots.is_empty()) {
         c.fail(
             vec![Key("scene")],
@@ -164,115 +76,243 @@ pub fn problems(board: &Storyboard) -> Problems {
                     format!("shot id `{}` is not a new id (letters, digits, - and _)", shot.id),
                 );
             }
-            c.range(at(&base, &[Key("duration")]), shot.duration, 0.04, 600.0, " s");
-            let duration = if shot.duration.is_finite() { shot.duration } else { 0.0 };
-            if let TimeLink::Jump(seconds) = shot.time {
-                c.range(at(&base, &[Key("time"), Key("jump")]), seconds, 0.0, 86_400.0, " s");
-            }
-            camera(&mut c, &at(&base, &[Key("camera")]), &shot.camera);
-            let when = |c: &mut Check, path: Vec<Step>, t: f64| c.range(path, t, 0.0, duration, " s (within the shot)");
-            for (li, cue) in shot.lighting.iter().enumerate() {
-                let cue_base = at(&base, &[Key("lighting"), Index(li)]);
-                if !lights.contains(&cue.light.as_str()) {
-                    c.fail(
-                        at(&cue_base, &[Key("light")]),
-                        format!("no light `{}` ({})", cue.light, named("light", &lights)),
-                    );
-                }
-                when(&mut c, at(&cue_base, &[Key("at")]), cue.at);
-                if let Some(until) = cue.until
-                    && !(until > cue.at && until <= duration)
-                {
-                    c.fail(
-                        at(&cue_base, &[Key("until")]),
-                        "a fade ends (`until`) after it starts (`at`) and within the shot",
-                    );
-                }
-                if let Some(i) = cue.intensity {
-                    c.range(at(&cue_base, &[Key("intensity")]), i, 0.0, 10.0, "");
-                }
-                if let Some(k) = cue.temperature_k {
-                    c.range(at(&cue_base, &[Key("temperature_k")]), k, 1000.0, 20_000.0, " K");
-                }
-            }
-            let mut blocked = BTreeSet::new();
-            for (bi, block) in shot.blocking.iter().enumerate() {
-                let block_base = at(&base, &[Key("blocking"), Index(bi)]);
-                if !characters.contains(&block.character.as_str()) {
-                    c.fail(
-                        at(&block_base, &[Key("character")]),
-                        format!(
-                            "no character `{}` ({})",
-                            block.character,
-                            named("character", &characters)
-                        ),
-                    );
-                } else if !blocked.insert(block.character.as_str()) {
-                    c.fail(
-                        at(&block_base, &[Key("character")]),
-                        format!("`{}` is blocked twice in this shot", block.character),
-                    );
-                }
-                if block.path.is_empty() {
-                    c.fail(at(&block_base, &[Key("path")]), "give at least one mark [t, x, z]");
-                }
-                let mut last = -1.0;
-                for (pi, mark) in block.path.iter().enumerate() {
-                    let mark_path = at(&block_base, &[Key("path"), Index(pi)]);
-                    if !finite(mark) || mark[0] < 0.0 || mark[0] > duration || mark[0] <= last {
-                        c.fail(mark_path, "marks are [t, x, z] with t rising, within the shot");
-                        break;
-                    }
-                    last = mark[0];
-                }
-            }
-            for (ai, action) in shot.actions.iter().enumerate() {
-                let action_base = at(&base, &[Key("action"), Index(ai)]);
-                self::action(&mut c, &action_base, action, duration, &props, &characters, &named);
-            }
-            for (ui, cue) in shot.audio.iter().enumerate() {
-                let cue_base = at(&base, &[Key("audio"), Index(ui)]);
-                if !valid_id(&cue.stem) {
-                    c.fail(
-                        at(&cue_base, &[Key("stem")]),
-                        format!("stem `{}`: use letters, digits, - and _", cue.stem),
-                    );
-                }
-                when(&mut c, at(&cue_base, &[Key("at")]), cue.at);
-                c.range(at(&cue_base, &[Key("gain")]), cue.gain, -60.0, 24.0, " dB");
-                match cue.kind {
-                    CueKind::Line => {
-                        if cue.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
-                            c.fail(at(&cue_base, &[Key("text")]), "a line needs its words (text)");
-                        }
-                        if let Some(by) = &cue.by
-                            && !characters.contains(&by.as_str())
-                        {
-                            c.fail(
-                                at(&cue_base, &[Key("by")]),
-                                format!("no character `{by}` ({})", named("character", &characters)),
-                            );
-                        }
-                    }
-                    CueKind::Effect => {
-                        if let Some(index) = cue.action
-                            && index >= shot.actions.len()
-                        {
-                            c.fail(
-                                at(&cue_base, &[Key("action")]),
-                                format!(
-                                    "this shot has {} actions; effects name one by its index from 0",
-                                    shot.actions.len()
-                                ),
-                            );
-                        }
-                    }
-                    CueKind::Music | CueKind::Ambience => {}
-                }
-            }
+            self::shot(&mut c, &base, shot, &names);
         }
     }
     c.problems
+}
+
+fn header(c: &mut Check, header: &Header) {
+    if header.title.trim().is_empty() {
+        c.fail(vec![Key("storyboard"), Key("title")], "give the storyboard a title");
+    }
+    if !(1..=120).contains(&header.fps) {
+        c.fail(
+            vec![Key("storyboard"), Key("fps")],
+            format!("{} is out of range: 1 to 120", header.fps),
+        );
+    }
+    if header.size.iter().any(|s| !(16..=7680).contains(s) || s % 2 != 0) {
+        c.fail(
+            vec![Key("storyboard"), Key("size")],
+            "width and height are even numbers from 16 to 7680",
+        );
+    }
+}
+
+/// The ids shots may refer to.
+struct Names<'a> {
+    props: Vec<&'a str>,
+    characters: Vec<&'a str>,
+    lights: Vec<&'a str>,
+}
+
+/// "no `kind`s" or the list of them, for a refusal to name what there is.
+fn named(kind: &str, list: &[&str]) -> String {
+    if list.is_empty() {
+        format!("the world has no {kind}s")
+    } else {
+        format!("{kind}s: {}", list.join(", "))
+    }
+}
+
+/// The set, props, characters and lights, each id new in the world.
+fn world<'a>(c: &mut Check, world: &'a World) -> Names<'a> {
+    if !finite(&world.set.floor) || world.set.floor.iter().any(|f| *f <= 0.0 || *f > 1000.0) {
+        c.fail(
+            vec![Key("world"), Key("set"), Key("floor")],
+            "width and depth are from 0 to 1000 m",
+        );
+    }
+    c.colour(
+        vec![Key("world"), Key("set"), Key("floor_colour")],
+        &world.set.floor_colour,
+    );
+    c.colour(vec![Key("world"), Key("set"), Key("background")], &world.set.background);
+
+    let mut ids = BTreeSet::new();
+    let mut claim = |c: &mut Check, path: Vec<Step>, id: &str| {
+        if !valid_id(id) {
+            c.fail(path, format!("id `{id}`: use letters, digits, - and _ (up to 64)"));
+        } else if !ids.insert(id.to_owned()) {
+            c.fail(path, format!("id `{id}` is used twice in the world"));
+        }
+    };
+    for (i, prop) in world.props.iter().enumerate() {
+        let base = [Key("world"), Key("prop"), Index(i)];
+        claim(c, at(&base, &[Key("id")]), &prop.id);
+        c.point(at(&base, &[Key("position")]), &prop.position);
+        if !finite(&prop.size) || prop.size.iter().any(|s| *s <= 0.0 || *s > 100.0) {
+            c.fail(at(&base, &[Key("size")]), "width, height and depth are from 0 to 100 m");
+        }
+        c.colour(at(&base, &[Key("colour")]), &prop.colour);
+        c.range(at(&base, &[Key("mass")]), prop.mass, 0.0, 100_000.0, " kg");
+    }
+    for (i, character) in world.characters.iter().enumerate() {
+        let base = [Key("world"), Key("character"), Index(i)];
+        claim(c, at(&base, &[Key("id")]), &character.id);
+        c.point(at(&base, &[Key("position")]), &character.position);
+        c.range(at(&base, &[Key("height")]), character.height, 0.3, 3.0, " m");
+        c.colour(at(&base, &[Key("colour")]), &character.colour);
+        if character.identity.as_deref().is_some_and(|id| id.trim().is_empty()) {
+            c.fail(
+                at(&base, &[Key("identity")]),
+                "an empty identity: leave it out, or name the registered person",
+            );
+        }
+    }
+    for (i, light) in world.lights.iter().enumerate() {
+        let base = [Key("world"), Key("light"), Index(i)];
+        claim(c, at(&base, &[Key("id")]), &light.id);
+        c.point(at(&base, &[Key("position")]), &light.position);
+        if light.position[1] < 0.0 {
+            c.fail(
+                at(&base, &[Key("position")]),
+                "lights hang above the floor: y from 0 up",
+            );
+        }
+        c.range(at(&base, &[Key("intensity")]), light.intensity, 0.0, 10.0, "");
+        c.range(
+            at(&base, &[Key("temperature_k")]),
+            light.temperature_k,
+            1000.0,
+            20_000.0,
+            " K",
+        );
+    }
+    Names {
+        props: world.props.iter().map(|p| p.id.as_str()).collect(),
+        characters: world.characters.iter().map(|p| p.id.as_str()).collect(),
+        lights: world.lights.iter().map(|p| p.id.as_str()).collect(),
+    }
+}
+
+/// One shot: its timing, camera, lighting cues, blocking, actions and
+/// audio cues, each within the shot and naming what the world has.
+fn shot(c: &mut Check, base: &[Step], shot: &Shot, names: &Names) {
+    c.range(at(base, &[Key("duration")]), shot.duration, 0.04, 600.0, " s");
+    let duration = if shot.duration.is_finite() { shot.duration } else { 0.0 };
+    if let TimeLink::Jump(seconds) = shot.time {
+        c.range(at(base, &[Key("time"), Key("jump")]), seconds, 0.0, 86_400.0, " s");
+    }
+    camera(c, &at(base, &[Key("camera")]), &shot.camera);
+    for (li, cue) in shot.lighting.iter().enumerate() {
+        lighting(c, &at(base, &[Key("lighting"), Index(li)]), cue, duration, names);
+    }
+    let mut blocked = BTreeSet::new();
+    for (bi, block) in shot.blocking.iter().enumerate() {
+        let block_base = at(base, &[Key("blocking"), Index(bi)]);
+        if names.characters.contains(&block.character.as_str()) && !blocked.insert(block.character.as_str()) {
+            c.fail(
+                at(&block_base, &[Key("character")]),
+                format!("`{}` is blocked twice in this shot", block.character),
+            );
+        }
+        blocking(c, &block_base, block, duration, names);
+    }
+    for (ai, action) in shot.actions.iter().enumerate() {
+        self::action(c, &at(base, &[Key("action"), Index(ai)]), action, duration, names);
+    }
+    for (ui, cue) in shot.audio.iter().enumerate() {
+        audio(c, &at(base, &[Key("audio"), Index(ui)]), cue, shot, names);
+    }
+}
+
+/// `c.range` for a time within the shot.
+fn within(c: &mut Check, path: Vec<Step>, t: f64, duration: f64) {
+    c.range(path, t, 0.0, duration, " s (within the shot)");
+}
+
+fn lighting(c: &mut Check, base: &[Step], cue: &LightCue, duration: f64, names: &Names) {
+    if !names.lights.contains(&cue.light.as_str()) {
+        c.fail(
+            at(base, &[Key("light")]),
+            format!("no light `{}` ({})", cue.light, named("light", &names.lights)),
+        );
+    }
+    within(c, at(base, &[Key("at")]), cue.at, duration);
+    if let Some(until) = cue.until
+        && !(until > cue.at && until <= duration)
+    {
+        c.fail(
+            at(base, &[Key("until")]),
+            "a fade ends (`until`) after it starts (`at`) and within the shot",
+        );
+    }
+    if let Some(i) = cue.intensity {
+        c.range(at(base, &[Key("intensity")]), i, 0.0, 10.0, "");
+    }
+    if let Some(k) = cue.temperature_k {
+        c.range(at(base, &[Key("temperature_k")]), k, 1000.0, 20_000.0, " K");
+    }
+}
+
+fn blocking(c: &mut Check, base: &[Step], block: &Blocking, duration: f64, names: &Names) {
+    if !names.characters.contains(&block.character.as_str()) {
+        c.fail(
+            at(base, &[Key("character")]),
+            format!(
+                "no character `{}` ({})",
+                block.character,
+                named("character", &names.characters)
+            ),
+        );
+    }
+    if block.path.is_empty() {
+        c.fail(at(base, &[Key("path")]), "give at least one mark [t, x, z]");
+    }
+    let mut last = -1.0;
+    for (pi, mark) in block.path.iter().enumerate() {
+        if !finite(mark) || mark[0] < 0.0 || mark[0] > duration || mark[0] <= last {
+            c.fail(
+                at(base, &[Key("path"), Index(pi)]),
+                "marks are [t, x, z] with t rising, within the shot",
+            );
+            break;
+        }
+        last = mark[0];
+    }
+}
+
+fn audio(c: &mut Check, base: &[Step], cue: &AudioCue, shot: &Shot, names: &Names) {
+    if !valid_id(&cue.stem) {
+        c.fail(
+            at(base, &[Key("stem")]),
+            format!("stem `{}`: use letters, digits, - and _", cue.stem),
+        );
+    }
+    let duration = if shot.duration.is_finite() { shot.duration } else { 0.0 };
+    within(c, at(base, &[Key("at")]), cue.at, duration);
+    c.range(at(base, &[Key("gain")]), cue.gain, -60.0, 24.0, " dB");
+    match cue.kind {
+        CueKind::Line => {
+            if cue.text.as_deref().is_none_or(|t| t.trim().is_empty()) {
+                c.fail(at(base, &[Key("text")]), "a line needs its words (text)");
+            }
+            if let Some(by) = &cue.by
+                && !names.characters.contains(&by.as_str())
+            {
+                c.fail(
+                    at(base, &[Key("by")]),
+                    format!("no character `{by}` ({})", named("character", &names.characters)),
+                );
+            }
+        }
+        CueKind::Effect => {
+            if let Some(index) = cue.action
+                && index >= shot.actions.len()
+            {
+                c.fail(
+                    at(base, &[Key("action")]),
+                    format!(
+                        "this shot has {} actions; effects name one by its index from 0",
+                        shot.actions.len()
+                    ),
+                );
+            }
+        }
+        CueKind::Music | CueKind::Ambience => {}
+    }
 }
 
 fn camera(c: &mut Check, base: &[Step], camera: &Camera) {
@@ -301,28 +341,20 @@ fn camera(c: &mut Check, base: &[Step], camera: &Camera) {
     }
 }
 
-fn action(
-    c: &mut Check,
-    base: &[Step],
-    action: &Action,
-    duration: f64,
-    props: &[&str],
-    characters: &[&str],
-    named: &dyn Fn(&str, &[&str]) -> String,
-) {
-    c.range(at(base, &[Key("at")]), action.at, 0.0, duration, " s (within the shot)");
-    if !props.contains(&action.object.as_str()) {
+fn action(c: &mut Check, base: &[Step], action: &Action, duration: f64, names: &Names) {
+    within(c, at(base, &[Key("at")]), action.at, duration);
+    if !names.props.contains(&action.object.as_str()) {
         c.fail(
             at(base, &[Key("object")]),
-            format!("no prop `{}` ({})", action.object, named("prop", props)),
+            format!("no prop `{}` ({})", action.object, named("prop", &names.props)),
         );
     }
     if let Some(by) = &action.by
-        && !characters.contains(&by.as_str())
+        && !names.characters.contains(&by.as_str())
     {
         c.fail(
             at(base, &[Key("by")]),
-            format!("no character `{by}` ({})", named("character", characters)),
+            format!("no character `{by}` ({})", named("character", &names.characters)),
         );
     }
     match action.verb {

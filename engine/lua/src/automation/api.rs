@@ -13,10 +13,22 @@ use super::{Automation, EVENTS, Observer, Timer, World, settings, table};
 type Shared = std::sync::Arc<std::sync::Mutex<World>>;
 
 pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, String>) -> mlua::Result<()> {
-    let lua = &automation.lua;
-    let world = &automation.world;
+    let (lua, world) = (&automation.lua, &automation.world);
     let slate = lua.create_table()?;
-    let origin = automation.name.clone();
+    pipelines(lua, world, &slate, automation.name.clone())?;
+    events(lua, world, &slate)?;
+    timers(lua, world, &slate)?;
+    script(lua, world, &slate, overrides)?;
+    crate::infer::install(lua, &slate)?;
+    if let Some(main) = &automation.main {
+        slate.set("main", Pipeline(main.clone()))?;
+    }
+    lua.globals().set("slate", slate)
+}
+
+/// `slate.pipeline` (a launch line or a table) and `slate.pipeline_file`;
+/// `origin` names the script in errors.
+fn pipelines(lua: &Lua, world: &Shared, slate: &Table, origin: String) -> mlua::Result<()> {
     slate.set(
         "pipeline",
         with_world(lua, world, move |_, world, description: mlua::Value| {
@@ -48,6 +60,11 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
             Ok(Pipeline(world.lock().unwrap().watch(built.pipeline)))
         })?,
     )?;
+    Ok(())
+}
+
+/// `slate.on` (bus events) and `slate.observe` (property changes).
+fn events(lua: &Lua, world: &Shared, slate: &Table) -> mlua::Result<()> {
     slate.set(
         "on",
         with_world(lua, world, |_, world, (event, callback): (String, Function)| {
@@ -88,6 +105,11 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
             },
         )?,
     )?;
+    Ok(())
+}
+
+/// `slate.every`, `slate.after`, `slate.at` and `slate.cancel`.
+fn timers(lua: &Lua, world: &Shared, slate: &Table) -> mlua::Result<()> {
     for (name, repeat) in [("every", true), ("after", false)] {
         slate.set(
             name,
@@ -147,6 +169,12 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
             Ok(())
         })?,
     )?;
+    Ok(())
+}
+
+/// What a script has of its own: `slate.settings`, `quit`, `now`, `clock`
+/// and `log`.
+fn script(lua: &Lua, world: &Shared, slate: &Table, overrides: BTreeMap<String, String>) -> mlua::Result<()> {
     slate.set(
         "settings",
         with_world(lua, world, move |lua, world, declared: Table| {
@@ -186,12 +214,7 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
             })?,
         )?;
     }
-    slate.set("log", log)?;
-    crate::infer::install(lua, &slate)?;
-    if let Some(main) = &automation.main {
-        slate.set("main", Pipeline(main.clone()))?;
-    }
-    lua.globals().set("slate", slate)
+    slate.set("log", log)
 }
 
 /// A Lua function whose body gets the shared world.
