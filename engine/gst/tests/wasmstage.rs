@@ -324,7 +324,6 @@ fn a_replaced_plugin_takes_over_between_two_buffers_and_a_broken_one_never_runs(
     std::fs::copy(plugin("brightness"), &live).unwrap();
     let element = gst::ElementFactory::make("wasmstage")
         .property("plugin", live.display().to_string())
-        .property("config", r#"{"delta": 40}"#)
         .build()
         .unwrap();
     let bus = gst::Bus::new();
@@ -332,14 +331,16 @@ fn a_replaced_plugin_takes_over_between_two_buffers_and_a_broken_one_never_runs(
     let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
     h.set_src_caps_str(RGBA_2X2);
 
-    // Version 1 (brightness +40) turns 100 into 140; version 2 (lut, gamma
-    // 0.5) into 160. Every frame's first byte says which version ran.
+    // The versions share the stage's config, so it is empty: each plugin
+    // refuses keys it does not know. Version 1 (brightness, +32 by default)
+    // turns 100 into 132; version 2 (lut, gamma 0.5) into 160. Every
+    // frame's first byte says which version ran.
     let mut versions = Vec::new();
     let mut push = |h: &mut gst_check::Harness, n: u16| {
         h.push(numbered_frame((n % 256) as u8, 100)).unwrap();
         let out = h.pull().unwrap();
         versions.push(match out.map_readable().unwrap()[0] {
-            140 => 1,
+            132 => 1,
             160 => 2,
             other => panic!("frame {n}: unexpected byte {other}"),
         });

@@ -61,11 +61,29 @@ fn a_bad_config_is_refused_when_the_stage_is_made() {
         fault,
         Fault::Plugin("bad config: `delta` must be within -255..=255, got 999".into())
     );
-    let fault = Stage::new(load("brightness"), r#"{"delta": "up"}"#, Limits::default()).unwrap_err();
-    assert!(
-        matches!(&fault, Fault::Plugin(m) if m.contains("`delta` must be a number")),
-        "{fault}"
-    );
+    // The SDK's one config parser: every plugin refuses the same way.
+    for (plugin, config, says) in [
+        ("brightness", r#"{"delta": "up"}"#, "`delta` must be a number"),
+        (
+            "brightness",
+            r#"{"delta": 1, "detla": 2}"#,
+            "unknown key `detla`; the keys are delta",
+        ),
+        ("gain", "gain=2", "the config is not JSON"),
+        ("compressor", "[1, 2]", "the config must be a JSON object"),
+        (
+            "compressor",
+            r#"{"ratio": 0.5}"#,
+            "`ratio` must be from 1 to 100, got 0.5",
+        ),
+        ("infer_probe", r#"{"model": 3}"#, "`model` must be text"),
+    ] {
+        let fault = Stage::new(load(plugin), config, Limits::default()).unwrap_err();
+        assert!(
+            matches!(&fault, Fault::Plugin(m) if m.contains(says)),
+            "{plugin} {config}: {fault}"
+        );
+    }
 }
 
 #[test]

@@ -21,7 +21,9 @@ impl VideoFilter for Brightness {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let delta = slate_plugin_sdk::config_number(config, "delta")?.unwrap_or(32.0);
+        let config = Config::parse(config, r#"{"delta": 32}"#)?;
+        config.only(&["delta"])?;
+        let delta = config.number("delta")?.unwrap_or(32.0);
         if !(-255.0..=255.0).contains(&delta) {
             return Err(PluginError::BadConfig(format!(
                 "`delta` must be within -255..=255, got {delta}"

@@ -18,8 +18,8 @@ struct Compressor {
     reduction_db: f32,
 }
 
-fn setting(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<f32, PluginError> {
-    slate_plugin_sdk::config_in_range(config, key, default, min, max).map(|v| v as f32)
+fn setting(config: &Config, key: &str, default: f64, min: f64, max: f64) -> Result<f32, PluginError> {
+    config.number_in(key, default, min, max).map(|v| v as f32)
 }
 
 impl AudioFilter for Compressor {
@@ -29,6 +29,9 @@ impl AudioFilter for Compressor {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
+        let config = Config::parse(config, r#"{"threshold_db": -20, "ratio": 4}"#)?;
+        config.only(&["threshold_db", "ratio", "attack_ms", "release_ms", "makeup_db"])?;
+        let config = &config;
         Ok(Compressor {
             threshold_db: setting(config, "threshold_db", -20.0, -80.0, 0.0)?,
             ratio: setting(config, "ratio", 4.0, 1.0, 100.0)?,

@@ -229,23 +229,9 @@ impl Analyzer for Checker {
     }
 
     fn new(config: &str) -> Result<Checker, PluginError> {
-        let embed =
-            match serde_json::from_str::<serde_json::Value>(if config.trim().is_empty() { "{}" } else { config }) {
-                Ok(serde_json::Value::Object(map)) => match map.get("embeddings") {
-                    None => true,
-                    Some(serde_json::Value::Bool(b)) => *b,
-                    Some(other) => {
-                        return Err(PluginError::BadConfig(format!(
-                            "`embeddings` must be true or false, not {other}"
-                        )));
-                    }
-                },
-                Ok(_) | Err(_) => {
-                    return Err(PluginError::BadConfig(format!(
-                        "the config must be a JSON object like {{\"embeddings\": true}}, not {config:?}"
-                    )));
-                }
-            };
+        let config = Config::parse(config, r#"{"embeddings": true}"#)?;
+        config.only(&["embeddings"])?;
+        let embed = config.flag("embeddings", true)?;
         Ok(Checker {
             shots: Shots::default(),
             scorer: Scorer::default(),

@@ -53,8 +53,8 @@ struct DeEsser {
     reduction_db: f32,
 }
 
-fn setting(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<f32, PluginError> {
-    slate_plugin_sdk::config_in_range(config, key, default, min, max).map(|v| v as f32)
+fn setting(config: &Config, key: &str, default: f64, min: f64, max: f64) -> Result<f32, PluginError> {
+    config.number_in(key, default, min, max).map(|v| v as f32)
 }
 
 impl AudioFilter for DeEsser {
@@ -64,6 +64,9 @@ impl AudioFilter for DeEsser {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
+        let config = Config::parse(config, r#"{"frequency_hz": 4500, "threshold_db": -30}"#)?;
+        config.only(&["frequency_hz", "threshold_db", "max_reduction_db"])?;
+        let config = &config;
         Ok(DeEsser {
             frequency: setting(config, "frequency_hz", 4500.0, 1000.0, 16000.0)?,
             threshold_db: setting(config, "threshold_db", -30.0, -80.0, 0.0)?,

@@ -17,7 +17,9 @@ impl Generator for FlakySource {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let fail_at = slate_plugin_sdk::config_number(config, "fail-at")?.map(|n| n as u64);
+        let config = Config::parse(config, r#"{"fail-at": 10}"#)?;
+        config.only(&["fail-at"])?;
+        let fail_at = config.number("fail-at")?.map(|n| n as u64);
         Ok(FlakySource { frames: 0, fail_at })
     }
 

@@ -13,7 +13,9 @@ impl AudioFilter for Gain {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let gain = slate_plugin_sdk::config_number(config, "gain")?.unwrap_or(1.0);
+        let config = Config::parse(config, r#"{"gain": 0.5}"#)?;
+        config.only(&["gain"])?;
+        let gain = config.number("gain")?.unwrap_or(1.0);
         if !gain.is_finite() || gain < 0.0 {
             return Err(PluginError::BadConfig(format!(
                 "`gain` must be a finite number >= 0, got {gain}"

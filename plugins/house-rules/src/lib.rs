@@ -23,7 +23,7 @@ struct HouseRules {
 
 const KEYS: &str = "boost_creators, boost_tags, bury_tags, max_per_creator";
 
-fn weights(key: &str, value: &serde_json::Value) -> Result<BTreeMap<String, f64>, PluginError> {
+fn weights(key: &str, value: &slate_plugin_sdk::json::Value) -> Result<BTreeMap<String, f64>, PluginError> {
     let bad = || {
         PluginError::BadConfig(format!(
             "`{key}` must map names to numbers, e.g. {{\"{key}\": {{\"name\": 0.5}}}}"
@@ -68,16 +68,9 @@ impl Ranker for HouseRules {
 
     fn new(config: &str) -> Result<Self, PluginError> {
         let mut rules = HouseRules::default();
-        if config.trim().is_empty() {
-            return Ok(rules);
-        }
-        let config: serde_json::Value =
-            serde_json::from_str(config).map_err(|e| PluginError::BadConfig(format!("not JSON ({e})")))?;
-        let object = config
-            .as_object()
-            .ok_or_else(|| PluginError::BadConfig("must be a JSON object".into()))?;
-        for (key, value) in object {
-            match key.as_str() {
+        let config = Config::parse(config, r#"{"bury_tags": ["spoilers"], "max_per_creator": 2}"#)?;
+        for (key, value) in config.entries() {
+            match key {
                 "boost_creators" => rules.boost_creators = weights(key, value)?,
                 "boost_tags" => rules.boost_tags = weights(key, value)?,
                 "bury_tags" => {

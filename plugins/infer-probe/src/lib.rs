@@ -21,10 +21,9 @@ impl VideoFilter for InferProbe {
     }
 
     fn new(config: &str) -> Result<InferProbe, PluginError> {
-        let model = match config.find("\"model\"") {
-            Some(at) => config[at + 7..].split('"').nth(1).unwrap_or("grade").to_owned(),
-            None => "grade".into(),
-        };
+        let config = Config::parse(config, r#"{"model": "grade"}"#)?;
+        config.only(&["model"])?;
+        let model = config.text("model")?.unwrap_or("grade").to_owned();
         Ok(InferProbe { model })
     }
 

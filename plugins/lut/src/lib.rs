@@ -24,7 +24,9 @@ impl VideoFilter for Lut {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let gamma = slate_plugin_sdk::config_number(config, "gamma")?.unwrap_or(0.5);
+        let config = Config::parse(config, r#"{"gamma": 0.5}"#)?;
+        config.only(&["gamma"])?;
+        let gamma = config.number("gamma")?.unwrap_or(0.5);
         if !(0.05..=20.0).contains(&gamma) {
             return Err(PluginError::BadConfig(format!(
                 "`gamma` must be within 0.05..=20, got {gamma}"

@@ -22,7 +22,9 @@ impl Analyzer for MotionMeter {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let threshold = slate_plugin_sdk::config_number(config, "threshold")?.unwrap_or(8.0);
+        let config = Config::parse(config, r#"{"threshold": 8}"#)?;
+        config.only(&["threshold"])?;
+        let threshold = config.number("threshold")?.unwrap_or(8.0);
         Ok(MotionMeter {
             previous: Vec::new(),
             threshold,

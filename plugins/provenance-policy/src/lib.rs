@@ -25,7 +25,7 @@ struct Policy {
 
 const KEYS: [&str; 6] = ["trusted", "untrusted", "expired", "unsigned", "altered", "generated"];
 
-fn parse_decision(key: &str, value: &serde_json::Value) -> Result<Decision, PluginError> {
+fn parse_decision(key: &str, value: &slate_plugin_sdk::json::Value) -> Result<Decision, PluginError> {
     match value.as_str() {
         Some("trust") => Ok(Decision::Trust),
         Some("label") => Ok(Decision::Label),
@@ -63,17 +63,10 @@ impl ProvenancePolicy for Policy {
             altered: Decision::Reject,
             generated: Decision::Label,
         };
-        if config.trim().is_empty() {
-            return Ok(policy);
-        }
-        let config: serde_json::Value = serde_json::from_str(config)
-            .map_err(|e| PluginError::BadConfig(format!("not JSON ({e}); e.g. {{\"unsigned\": \"reject\"}}")))?;
-        let object = config
-            .as_object()
-            .ok_or_else(|| PluginError::BadConfig("must be a JSON object, e.g. {\"unsigned\": \"reject\"}".into()))?;
-        for (key, value) in object {
+        let config = Config::parse(config, r#"{"unsigned": "reject"}"#)?;
+        for (key, value) in config.entries() {
             let decision = parse_decision(key, value)?;
-            match key.as_str() {
+            match key {
                 "trusted" => policy.trusted = decision,
                 "untrusted" => policy.untrusted = decision,
                 "expired" => policy.expired = decision,
@@ -92,7 +85,7 @@ impl ProvenancePolicy for Policy {
     }
 
     fn decide(&mut self, report_json: &str) -> Result<Verdict, PluginError> {
-        let report: serde_json::Value = serde_json::from_str(report_json)
+        let report: slate_plugin_sdk::json::Value = slate_plugin_sdk::json::from_str(report_json)
             .map_err(|e| PluginError::Failed(format!("the report is not JSON: {e}")))?;
         let state = report["state"]
             .as_str()

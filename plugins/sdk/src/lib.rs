@@ -107,7 +107,7 @@ pub mod prelude {
         PluginError, Ranked, Relation, RelationKind, SampleFormat, Value, Verdict, WorldKind,
     };
     pub use crate::{
-        Analyzer, AudioFilter, DescriptionExt, Generator, ProvenancePolicy, Ranker, VideoFilter, clock,
+        Analyzer, AudioFilter, Config, DescriptionExt, Generator, ProvenancePolicy, Ranker, VideoFilter, clock,
         describe_analyzer, describe_audio_filter, describe_generator, describe_provenance_policy, describe_ranker,
         describe_video_filter, events, inference, log, metrics,
     };
@@ -133,6 +133,11 @@ pub mod log {
 }
 
 pub use wit::{clock, events, inference, metrics};
+
+mod config;
+pub use config::Config;
+/// The JSON values a [`Config`] holds.
+pub use serde_json as json;
 
 /// A video filter: pixels and metadata in, pixels and metadata out.
 pub trait VideoFilter: Sized + 'static {
@@ -282,18 +287,6 @@ impl<T> Slot<T> {
 // SAFETY: a component instance is single-threaded.
 unsafe impl<T> Sync for Slot<T> {}
 
-/// A number from the config, `default` when absent, refused (naming the
-/// key and the range) outside `min..=max`.
-pub fn config_in_range(config: &str, key: &str, default: f64, min: f64, max: f64) -> Result<f64, PluginError> {
-    let value = config_number(config, key)?.unwrap_or(default);
-    if !(min..=max).contains(&value) {
-        return Err(PluginError::BadConfig(format!(
-            "`{key}` must be from {min} to {max}, got {value}"
-        )));
-    }
-    Ok(value)
-}
-
 /// Audio samples as floats (-1..1), whatever their format.
 pub fn samples_f32(format: SampleFormat, bytes: &[u8]) -> Vec<f32> {
     match format {
@@ -317,32 +310,6 @@ pub fn store_f32(format: SampleFormat, samples: &[f32], bytes: &mut Vec<u8>) {
             ((s * 32768.0).round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16).to_le_bytes()
         })),
     }
-}
-
-/// Reads a number from a flat JSON object config like `{"gain": 1.5}`,
-/// without pulling a JSON parser into every plugin.
-pub fn config_number(config: &str, key: &str) -> Result<Option<f64>, PluginError> {
-    let config = config.trim();
-    if config.is_empty() {
-        return Ok(None);
-    }
-    let quoted = format!("\"{key}\"");
-    let Some(at) = config.find(&quoted) else {
-        return Ok(None);
-    };
-    let rest = config[at + quoted.len()..].trim_start();
-    let rest = rest
-        .strip_prefix(':')
-        .ok_or_else(|| PluginError::BadConfig(format!("`{key}` must be followed by `:`")))?;
-    let number: String = rest
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
-        .collect();
-    number
-        .parse::<f64>()
-        .map(Some)
-        .map_err(|_| PluginError::BadConfig(format!("`{key}` must be a number, e.g. {{\"{key}\": 1.5}}")))
 }
 
 /// Exports `$t` as the plugin of one world: `export!(video_filter: T)`

@@ -27,7 +27,9 @@ impl Generator for Testcard {
     }
 
     fn new(config: &str) -> Result<Self, PluginError> {
-        let period = slate_plugin_sdk::config_number(config, "period")?.unwrap_or(4.0);
+        let config = Config::parse(config, r#"{"period": 4}"#)?;
+        config.only(&["period"])?;
+        let period = config.number("period")?.unwrap_or(4.0);
         if !(period > 0.0 && period.is_finite()) {
             return Err(PluginError::BadConfig(format!(
                 "`period` must be a positive number of seconds, got {period}"
