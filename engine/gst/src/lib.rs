@@ -58,6 +58,22 @@ fn text_property(name: &str, nick: &str, blurb: &str) -> glib::ParamSpec {
         .build()
 }
 
+/// The always `src` pad of a source making `caps`.
+fn src_templates(caps: &gst::Caps) -> Vec<gst::PadTemplate> {
+    vec![
+        gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, caps)
+            .expect("a valid static template"),
+    ]
+}
+
+/// `caps` within a caps query's `filter`, in the filter's order.
+fn filtered(caps: gst::Caps, filter: Option<&gst::Caps>) -> gst::Caps {
+    match filter {
+        Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
+        None => caps,
+    }
+}
+
 /// Pads for elements that pass any media through (`src` and `sink`, ANY).
 fn any_media_templates() -> Vec<gst::PadTemplate> {
     filter_templates(&gst::Caps::new_any())

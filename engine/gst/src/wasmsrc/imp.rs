@@ -104,10 +104,8 @@ impl ElementImpl for WasmSrc {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = video_caps_for(None);
-            vec![gst::PadTemplate::new("src", gst::PadDirection::Src, gst::PadPresence::Always, &caps).unwrap()]
-        });
+        static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| crate::src_templates(&video_caps_for(None)));
         TEMPLATES.as_ref()
     }
 
@@ -125,10 +123,7 @@ impl BaseSrcImpl for WasmSrc {
     fn caps(&self, filter: Option<&gst::Caps>) -> Option<gst::Caps> {
         let state = self.state.lock().unwrap();
         let caps = video_caps_for(state.as_ref().map(|s| s.stage.plugin().as_ref()));
-        Some(match filter {
-            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
-            None => caps,
-        })
+        Some(crate::filtered(caps, filter))
     }
 
     fn fixate(&self, mut caps: gst::Caps) -> gst::Caps {

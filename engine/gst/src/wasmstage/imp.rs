@@ -153,10 +153,7 @@ impl BaseTransformImpl for WasmStage {
         // plugin accepts.
         let accepted = media_caps_for(self.plugin.lock().unwrap().as_deref());
         let caps = caps.intersect_with_mode(&accepted, gst::CapsIntersectMode::First);
-        Some(match filter {
-            Some(filter) => filter.intersect_with_mode(&caps, gst::CapsIntersectMode::First),
-            None => caps,
-        })
+        Some(crate::filtered(caps, filter))
     }
 
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
