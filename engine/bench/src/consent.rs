@@ -34,7 +34,7 @@ pub fn run(seconds: f64, faces: &Path) -> anyhow::Result<()> {
     let registry = Registry::open(&registry_path)?;
     let key = IdentityKey::generate()?;
     let finder = slate_onnx::faces::FaceFinder::standard()?;
-    let grace_embedding = finder.photo_embedding(&slate_onnx::faces::Photo::open(&grace)?, "grace_hopper.ppm")?;
+    let grace_embedding = finder.photo_embedding(&slate_onnx::faces::Photo::open(&grace)?)?;
     let id = registry.register(
         "Grace Hopper",
         key.public(),

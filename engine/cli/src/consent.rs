@@ -204,7 +204,7 @@ pub fn consent(args: ConsentArgs) -> Result<(), Failure> {
 
 /// The face embedding of the one face in each photo, as `consentgate`
 /// computes it (slate_onnx's face finder).
-pub(crate) fn photo_embeddings(photos: &[PathBuf]) -> Result<Vec<(String, Vec<f32>)>, Failure> {
+fn photo_embeddings(photos: &[PathBuf]) -> Result<Vec<(String, Vec<f32>)>, Failure> {
     let finder = FaceFinder::standard().map_err(|e| Failure::Runtime(e.into()))?;
     photos
         .iter()
@@ -212,7 +212,7 @@ pub(crate) fn photo_embeddings(photos: &[PathBuf]) -> Result<Vec<(String, Vec<f3
             let source = path.display().to_string();
             let photo = Photo::open(path).map_err(|e| Failure::BadInput(e.into()))?;
             let embedding = finder
-                .photo_embedding(&photo, &source)
+                .photo_embedding(&photo)
                 .map_err(|e| Failure::BadInput(e.into()))?;
             Ok((source, embedding))
         })

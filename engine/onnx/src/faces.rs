@@ -173,9 +173,11 @@ impl FaceFinder {
     }
 }
 
-/// A photo decoded to RGB: JPEG, PNG or PNM (PPM, PGM).
+/// A photo decoded to RGB: JPEG, PNG or PNM (PPM, PGM), and what names it
+/// in errors.
 #[derive(Debug, Clone)]
 pub struct Photo {
+    source: String,
     rgb: Vec<u8>,
     width: u32,
     height: u32,
@@ -191,6 +193,7 @@ impl Photo {
         })?;
         let rgb = image.into_rgb8();
         Ok(Photo {
+            source: source.to_owned(),
             width: rgb.width(),
             height: rgb.height(),
             rgb: rgb.into_raw(),
@@ -219,14 +222,14 @@ impl Photo {
 }
 
 impl FaceFinder {
-    /// The embedding of the one face in `photo` (`source` names it in
-    /// errors): a reference for the consent registry.
-    pub fn photo_embedding(&self, photo: &Photo, source: &str) -> Result<Vec<f32>, OnnxError> {
+    /// The embedding of the one face in `photo`: a reference for the
+    /// consent registry.
+    pub fn photo_embedding(&self, photo: &Photo) -> Result<Vec<f32>, OnnxError> {
         let mut faces = self.find(&photo.frame())?;
         match faces.len() {
             1 => Ok(faces.remove(0).embedding),
             n => Err(OnnxError::Photo {
-                photo: source.to_owned(),
+                photo: photo.source.clone(),
                 why: format!("found {n} faces; use a photo with exactly one face"),
             }),
         }

@@ -31,7 +31,7 @@ impl Faces {
                 e => ApiError::internal(format!("photos[{i}]: the face models failed: {e}")),
             };
             let photo = Photo::decode(bytes, source).map_err(refused)?;
-            embeddings.push((source.clone(), finder.photo_embedding(&photo, source).map_err(refused)?));
+            embeddings.push((source.clone(), finder.photo_embedding(&photo).map_err(refused)?));
         }
         Ok(embeddings)
     }

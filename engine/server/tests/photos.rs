@@ -39,7 +39,7 @@ fn a_photo_registers_with_the_embedding_consentgate_computes() {
         .unwrap();
     let finder = FaceFinder::standard().unwrap();
     let expected = finder
-        .photo_embedding(&Photo::decode(&bytes, "grace.ppm").unwrap(), "grace.ppm")
+        .photo_embedding(&Photo::decode(&bytes, "grace.ppm").unwrap())
         .unwrap();
     assert_eq!(stored.embeddings, [expected], "the same bits as the face finder's");
     let norm: f32 = stored.embeddings[0].iter().map(|v| v * v).sum::<f32>().sqrt();

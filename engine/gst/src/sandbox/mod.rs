@@ -82,8 +82,9 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    /// `faults` with `blurb`, and with `reloads` for an element that watches
-    /// its file (`what`: plugin, script), `reloads` and `reload-failures`.
+    /// The `faults` property (`faults` is its blurb) and, for an element
+    /// that watches its file, `reloads` and `reload-failures` (`reloads`
+    /// names what is reloaded: plugin, script).
     pub fn param_specs(faults: &str, reloads: Option<&str>) -> Vec<glib::ParamSpec> {
         let count = |name: &str, nick: &str, blurb: &str| {
             glib::ParamSpecUInt64::builder(name)
@@ -134,11 +135,10 @@ impl Counters {
         imp: &T,
         cat: &gst::DebugCategory,
         policy: OnError,
-        message: gst::Structure,
+        mut message: gst::Structure,
         what: &str,
     ) -> Result<OnError, gst::FlowError> {
         let count = self.faults.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut message = message;
         message.set("policy", policy.nick());
         message.set("count", count);
         gst::warning!(cat, imp = imp, "{what} (fault {count}, {})", policy.nick());
