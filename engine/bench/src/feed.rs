@@ -11,7 +11,7 @@ use anyhow::{Context, anyhow};
 use slate_feed::rng::Rng;
 use slate_feed::{Consent, Feed, NewItem, Provenance, Steering};
 
-const TOKEN: &str = "bench-token";
+const TOKEN: &str = "bench-token-of-the-admin";
 
 /// One request, `Connection: close`; the status and the body.
 fn request(address: SocketAddr, method: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
@@ -90,7 +90,16 @@ pub fn run(items: usize, users: usize, requests: usize) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
     listener.set_nonblocking(true)?;
-    let router = slate_server::router(registry, slate_server::Token::new(TOKEN), None, Some(feed));
+    let access = std::sync::Arc::new(slate_access::Access::with(registry.database().clone()));
+    access.adopt_admin_token(TOKEN)?;
+    let router = slate_server::router(slate_server::Server {
+        registry,
+        access,
+        inbox: None,
+        feed: Some(feed),
+        // What is measured is the feed, not the limits.
+        limits: slate_server::RateLimits::unlimited(),
+    });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

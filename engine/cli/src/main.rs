@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod admin;
 mod audio;
 mod audio_mix;
 mod consent;
@@ -96,9 +97,16 @@ enum Command {
     /// The steerable feed: publish items, rank, take signals, steer, set
     /// the objective and experiments, simulate, evaluate off-policy.
     Feed(feed::FeedArgs),
-    /// Serve the local HTTP API (the consent registry, the feed, uploads),
-    /// behind a token.
+    /// Serve the HTTP API (accounts, the consent registry, the feed,
+    /// uploads): invite-only, with scoped tokens, rate limits and quotas.
     Serve(serve::ServeArgs),
+    /// Accounts and invites, on the machine with the database: `init` makes
+    /// the first admin.
+    Admin(admin::AdminArgs),
+    /// Check a token against a server and keep both for `slate me`.
+    Login(admin::LoginArgs),
+    /// Show the account, scopes, quota usage and limits a server sees.
+    Me(admin::LoginArgs),
     /// Take clips from other video models out of a watched folder: check
     /// their continuity across cuts, sign each with the original as its
     /// ingredient, write a report and a contact sheet.
@@ -206,6 +214,9 @@ fn main() -> ExitCode {
         Command::Consent(args) => consent::consent(args),
         Command::Feed(args) => feed::feed(args),
         Command::Serve(args) => serve::serve(args),
+        Command::Admin(args) => admin::admin(args),
+        Command::Login(args) => admin::login(args),
+        Command::Me(args) => admin::me(args),
         Command::Ingest(args) => ingest::ingest(args),
         Command::Generate(args) => generate::generate(args),
         Command::Audio { what } => audio::audio(what),

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 
@@ -18,10 +19,17 @@ pub struct ServeArgs {
     /// The consent registry file (default: Slate's database in its data directory).
     #[arg(long)]
     db: Option<PathBuf>,
-    /// The file with the API token (default: api-token in the Slate data
-    /// directory, made on first run, readable by its owner only).
+    /// An admin token kept in a file (default: api-token in the Slate data
+    /// directory). On an install with no admin yet it is made on first run
+    /// (readable by its owner only) and its admin with it; a file from
+    /// before accounts keeps working as the first admin's token.
     #[arg(long)]
     token_file: Option<PathBuf>,
+    /// A rate limit per token: CLASS=PER_MINUTE[:BURST] with CLASS one of
+    /// read, write, signal, upload, generate, sign_up (per address);
+    /// repeatable. An account's tokens together get twice a token's.
+    #[arg(long = "rate-limit", value_name = "CLASS=PER_MINUTE[:BURST]")]
+    rate_limits: Vec<String>,
     /// Take clip uploads (PUT /v1/ingest/clips/NAME) into this folder:
     /// the one `slate ingest` watches.
     #[arg(long, value_name = "FOLDER")]
@@ -46,11 +54,16 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             args.listen
         )));
     }
+    let mut limits = slate_server::RateLimits::default();
+    for text in &args.rate_limits {
+        limits.set(text).map_err(|e| Failure::BadInput(anyhow!("--rate-limit {e}")))?;
+    }
     let token_file = args
         .token_file
         .unwrap_or_else(|| slate_store::data_dir().join("api-token"));
-    let token = token(&token_file).map_err(Failure::BadInput)?;
     let (registry, mut feed) = crate::feed::open_feed(args.db)?;
+    let access = Arc::new(slate_access::Access::with(registry.database().clone()));
+    let token_file = admin_token(&access, &token_file).map_err(Failure::BadInput)?;
     for path in &args.ranker {
         feed.add_rescorer(crate::feed::rescorer(path, &args.ranker_config)?);
     }
@@ -81,27 +94,39 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             let stop = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            slate_server::serve(listener, slate_server::router(registry, token, inbox, Some(feed)), stop).await?;
+            let server = slate_server::Server {
+                registry,
+                access,
+                inbox,
+                feed: Some(feed),
+                limits,
+            };
+            slate_server::serve(listener, slate_server::router(server), stop).await?;
             anyhow::Ok(())
         })
         .map_err(Failure::Runtime)
 }
 
-/// The token in `path`, made there first if there is none.
-fn token(path: &Path) -> anyhow::Result<slate_server::Token> {
+/// Keeps the admin token file working: adopts the token in `path` as the
+/// first admin's, making the file (and the admin) first on an install that
+/// has no admin yet. The file, if there is one.
+fn admin_token(access: &slate_access::Access, path: &Path) -> anyhow::Result<Option<PathBuf>> {
     if !path.exists() {
+        let admins = access.accounts()?.iter().any(|a| a.role == slate_access::Role::Admin);
+        if admins {
+            // `slate admin init` made the admin: its token was shown then.
+            return Ok(None);
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).with_context(|| parent.display().to_string())?;
         }
-        slate_server::Token::write_new(path)
+        crate::admin::write_secret(path, &slate_access::secret::new(slate_access::secret::TOKEN_PREFIX))
             .with_context(|| format!("{}: cannot make an API token", path.display()))?;
-        tracing::info!("made an API token in {}", path.display());
+        tracing::info!("made an admin token in {}", path.display());
     }
     let secret = std::fs::read_to_string(path).with_context(|| format!("--token-file {}", path.display()))?;
-    anyhow::ensure!(
-        secret.trim().len() >= 16,
-        "--token-file {}: a token needs at least 16 characters",
-        path.display()
-    );
-    Ok(slate_server::Token::new(&secret))
+    access
+        .adopt_admin_token(&secret)
+        .with_context(|| format!("--token-file {}", path.display()))?;
+    Ok(Some(path.to_owned()))
 }

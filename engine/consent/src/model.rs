@@ -51,6 +51,7 @@ pub fn best_match<'a>(identities: &'a [Identity], embedding: &[f32]) -> Option<(
 
 /// A registered person as listed, without the face embeddings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentitySummary {
     pub id: String,
     pub name: String,
@@ -62,6 +63,7 @@ pub struct IdentitySummary {
 
 /// A grant as listed: with when it was revoked, if it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GrantRecord {
     pub grant: Grant,
     pub revoked_at: Option<i64>,
@@ -69,6 +71,7 @@ pub struct GrantRecord {
 
 /// What a grant allows: who, where, how, when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Terms {
     /// The creator, account or project allowed.
     pub grantee: String,
@@ -110,6 +113,7 @@ impl Terms {
 
 /// A grant: an identity's terms under an id, as signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     /// Always `slate.consent.grant/1`: a signature for one kind of record
     /// never passes for another.
@@ -124,6 +128,7 @@ pub(crate) const REVOCATION_KIND: &str = "slate.consent.revocation/1";
 
 /// Taking a grant back, from `revoked_at` on, as signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revocation {
     /// Always `slate.consent.revocation/1`.
     pub kind: String,
@@ -163,6 +168,7 @@ pub struct Request {
 
 /// The answer, with the grant that allows it or why nothing does.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verdict {
     pub allowed: bool,
     pub grant: Option<String>,
@@ -171,6 +177,7 @@ pub struct Verdict {
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: i64,

@@ -62,6 +62,7 @@ struct ConsentView {
 
 /// One item of a slate as `/feed` returns it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ranked {
     pub item: String,
     pub impression: String,
@@ -75,12 +76,14 @@ pub struct Ranked {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Term {
     pub term: &'static str,
     pub value: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SlateOut {
     pub slate: String,
     pub user: String,
@@ -90,6 +93,7 @@ pub struct SlateOut {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignalsOut {
     pub accepted: usize,
     pub duplicates: usize,
@@ -511,10 +515,16 @@ impl Feed {
     /// Takes in a batch of signals: all checked first, written in one
     /// transaction, learned from; an event id already taken counts once.
     pub fn record(&mut self, signals: &[Signal]) -> Result<SignalsOut, FeedError> {
-        self.record_at(signals, crate::now())
+        self.record_at(signals, None, crate::now())
     }
 
-    pub fn record_at(&mut self, signals: &[Signal], now: i64) -> Result<SignalsOut, FeedError> {
+    /// Records signals on `user`'s own impressions only: one served to
+    /// anyone else refuses the whole batch, naming it.
+    pub fn record_for(&mut self, user: &str, signals: &[Signal]) -> Result<SignalsOut, FeedError> {
+        self.record_at(signals, Some(user), crate::now())
+    }
+
+    pub fn record_at(&mut self, signals: &[Signal], user: Option<&str>, now: i64) -> Result<SignalsOut, FeedError> {
         if signals.is_empty() || signals.len() > crate::model::MAX_BATCH {
             return Err(FeedError::invalid(
                 "signals",
@@ -537,7 +547,7 @@ impl Feed {
         let mut completions: HashMap<String, f64> = HashMap::new();
         let batch = self
             .store
-            .add_signals(signals, now, |served: &Served, signal: &Signal| {
+            .add_signals(signals, user, now, |served: &Served, signal: &Signal| {
                 let duration = durations.get(served.item.as_str()).copied().unwrap_or(1.0);
                 let before = completions.get(&served.id).copied().unwrap_or(served.completion);
                 let (reward, after) = reward_of(&objective, signal, duration, before);

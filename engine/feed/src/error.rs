@@ -12,6 +12,9 @@ pub enum FeedError {
     Conflict { field: String, why: String },
     #[error("{path}: {why}")]
     File { path: PathBuf, why: String },
+    /// Input that is not the caller's to give (another user's impression).
+    #[error("`{field}`: {why}")]
+    Forbidden { field: String, why: String },
     #[error("no {what} `{id}` in the feed")]
     Unknown { what: &'static str, id: String },
     #[error("feed store: {0}")]
@@ -43,7 +46,9 @@ impl FeedError {
     /// The field a caller got wrong, if it is their input.
     pub fn field(&self) -> Option<&str> {
         match self {
-            FeedError::Invalid { field, .. } | FeedError::Conflict { field, .. } => Some(field),
+            FeedError::Invalid { field, .. } | FeedError::Conflict { field, .. } | FeedError::Forbidden { field, .. } => {
+                Some(field)
+            }
             FeedError::Unknown { what, .. } => Some(what),
             _ => None,
         }

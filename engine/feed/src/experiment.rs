@@ -13,6 +13,7 @@ use crate::ope::Interval;
 use crate::store::ArmLog;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArmReport {
     pub arm: String,
     pub users: usize,

@@ -11,6 +11,7 @@ use crate::policy::{Kind, Params};
 /// decisions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Provenance {
     Trust,
     Label,
@@ -44,6 +45,7 @@ impl Provenance {
 /// (consentgate, ingest) found someone without a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Consent {
     Clear,
     Flagged,
@@ -52,6 +54,7 @@ pub enum Consent {
 /// A published item as it is put into the feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewItem {
     pub id: String,
     pub creator: String,
@@ -139,6 +142,7 @@ impl NewItem {
 /// What a user did with a shown item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SignalKind {
     /// The item was on screen (viewable).
     Impression,
@@ -159,6 +163,7 @@ pub enum SignalKind {
 /// One signal as it is posted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signal {
     /// Unique per event: a signal posted twice counts once.
     pub event: String,
@@ -208,6 +213,7 @@ impl Signal {
 /// The operator's objective: what a signal is worth and what else counts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Objective {
     /// Per share of the item watched.
     pub watch_time: f64,
@@ -278,6 +284,7 @@ impl Objective {
 /// How the feed learns and explores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Learning {
     pub policy: Kind,
     pub params: Params,
@@ -340,6 +347,7 @@ impl Learning {
 /// name and their id, so a user stays in their arm.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Experiment {
     pub name: String,
     pub arms: Vec<Arm>,
@@ -351,6 +359,7 @@ pub struct Experiment {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Arm {
     pub name: String,
     pub policy: Kind,

@@ -91,6 +91,7 @@ impl Target {
 
 /// A value with its 95% interval (normal approximation).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Interval {
     pub value: f64,
     pub low: f64,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A user's dials. Empty means the feed decides alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Steering {
     /// Items whose like they want more of.
     pub more_like: Vec<String>,

@@ -329,6 +329,7 @@ impl Store {
     pub fn add_signals(
         &self,
         signals: &[Signal],
+        user: Option<&str>,
         now: i64,
         mut value: impl FnMut(&Served, &Signal) -> (f64, f64),
     ) -> Result<Batch, FeedError> {
@@ -347,6 +348,12 @@ impl Store {
                     ));
                 };
                 let served = served_of(&row);
+                if user.is_some_and(|user| user != served.user) {
+                    return Err(FeedError::Forbidden {
+                        field: format!("signals[{at}].impression"),
+                        why: format!("impression `{}` was served to another user", signal.impression),
+                    });
+                }
                 let (reward, completion) = value(&served, signal);
                 let done = sqlx::query(
                     "INSERT INTO feed_signals (event_id, impression_id, kind, seconds, prompt, reward, at) VALUES (?, ?, ?, ?, ?, ?, ?) \

@@ -14,6 +14,7 @@ use crate::error::IngestError;
 /// What the model that made a clip says about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sidecar {
     /// The shot this clip is, as the storyboard or edit names it; clips
     /// play in the order of their shot ids.

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use slate_access::AccessError;
 use slate_consent::ConsentError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +34,25 @@ impl ApiError {
     }
 }
 
+/// Every refusal's body.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What is wrong and what to do.
+    pub error: String,
+    /// The field, parameter or header at fault (`signals[3].impression`,
+    /// `scope`, `quota.stored_bytes`, `rate`); null when it is no one's input.
+    pub field: Option<String>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             tracing::error!("HTTP {}: {}", self.status, self.message);
         }
-        let body = serde_json::json!({ "error": self.message, "field": self.field });
+        let body = ErrorBody {
+            error: self.message,
+            field: self.field,
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -56,6 +70,25 @@ impl From<ConsentError> for ApiError {
             ConsentError::Database(_) | ConsentError::Store(_) | ConsentError::Key { .. } => {
                 ApiError::internal(message)
             }
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        let message = e.to_string();
+        match e {
+            AccessError::Invalid { field, .. } => ApiError::bad(&field, message),
+            AccessError::Unauthenticated(_) => ApiError::new(StatusCode::UNAUTHORIZED, Some("authorization"), message),
+            AccessError::Forbidden { field, .. } => ApiError::new(StatusCode::FORBIDDEN, Some(&field), message),
+            AccessError::Unknown { what, .. } => ApiError::not_found(what, message),
+            AccessError::Conflict { what, .. } => ApiError::new(StatusCode::CONFLICT, Some(what), message),
+            AccessError::Quota(over) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                Some(&format!("quota.{}", over.quota.as_str())),
+                message,
+            ),
+            AccessError::Database(_) | AccessError::Store(_) => ApiError::internal(message),
         }
     }
 }

@@ -14,12 +14,14 @@ use http_body_util::BodyExt;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
+use slate_access::Access;
 use slate_consent::Registry;
 use slate_feed::Feed;
-use slate_server::{Inbox, Token, router};
+use slate_server::{Inbox, RateLimits, Server, router};
 use tower::ServiceExt;
 
-pub const TOKEN: &str = "s3cret-token";
+/// The admin's token (adopted as an old `api-token` file is).
+pub const TOKEN: &str = "s3cret-token-of-the-admin";
 
 pub struct Api {
     pub app: Router,
@@ -32,6 +34,10 @@ impl Api {
     /// (the largest clip in bytes) clips go to its `inbox` folder; with
     /// `feed`, `/v1/feed` serves the feed in the same file.
     pub fn new(uploads: Option<u64>, feed: bool) -> Api {
+        Api::with_limits(uploads, feed, RateLimits::unlimited())
+    }
+
+    pub fn with_limits(uploads: Option<u64>, feed: bool, limits: RateLimits) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("slate.sqlite");
         let registry = Arc::new(Registry::open(&path).unwrap());
@@ -41,11 +47,37 @@ impl Api {
             std::fs::create_dir_all(&folder).unwrap();
             Inbox { folder, max_bytes }
         });
+        let access = Arc::new(Access::open(&path).unwrap());
+        access.adopt_admin_token(TOKEN).unwrap();
+        let server = Server {
+            registry,
+            access,
+            inbox,
+            feed,
+            limits,
+        };
         Api {
-            app: router(registry, Token::new(TOKEN), inbox, feed),
-            runtime: tokio::runtime::Builder::new_current_thread().build().unwrap(),
+            app: router(server),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
             dir,
         }
+    }
+
+    /// A new member account from a fresh invite: its id and token.
+    pub fn member(&self, name: &str) -> (String, String) {
+        let (status, invite) = self.post("/v1/admin/invites", &serde_json::json!({ "uses": 1 }));
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let body = serde_json::json!({ "invite": invite["code"], "name": name });
+        let (status, made) = self.send(Method::POST, "/v1/accounts", None, body.to_string());
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        (
+            made["account"]["id"].as_str().unwrap().to_owned(),
+            made["token"]["secret"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// The registry's (and the feed's) file.
