@@ -248,13 +248,36 @@ pub fn serve(command: &mut Command) -> Server {
         .read_line(&mut line)
         .unwrap();
     let started: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-    let token_file = PathBuf::from(started["token_file"].as_str().unwrap());
+    // No file when `slate admin init` made the admin (its token was shown then).
+    let token_file = started["token_file"].as_str().map(PathBuf::from).unwrap_or_default();
     Server {
         child,
         address: started["listening"].as_str().unwrap().to_owned(),
-        token: std::fs::read_to_string(&token_file).unwrap().trim().to_owned(),
+        token: std::fs::read_to_string(&token_file)
+            .map(|t| t.trim().to_owned())
+            .unwrap_or_default(),
         token_file,
     }
+}
+
+/// The Python of the test venv (schemathesis, cryptography and the
+/// client from sdk/python), as `.ci/test` makes it.
+pub fn test_python() -> PathBuf {
+    let python = std::env::var_os("SLATE_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("SLATE_CACHE_DIR")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("slate")))
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/slate"));
+            cache.join("test-venv/bin/python")
+        });
+    assert!(
+        python.is_file(),
+        "{} is missing: run .ci/test, which makes the Python test venv",
+        python.display()
+    );
+    python
 }
 
 /// An H.264 MP4 of the lavfi `source` made by ffmpeg (not ours).

@@ -69,9 +69,13 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LimitsPatch {
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub generation_seconds: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub stored_bytes: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub uploads: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub feed_items: Option<i64>,
 }
 

@@ -560,16 +560,23 @@ impl Access {
                     .bind(&hash[..])
                     .fetch_optional(&mut *tx)
                     .await?;
+                let refused = |field: &str, why: String| AccessError::Forbidden {
+                    field: field.into(),
+                    why,
+                };
                 return Err(match invite.as_ref().map(invite_of).transpose()? {
-                    None => invalid("invite", "no such invite code; ask someone on Slate for an invite"),
-                    Some(i) if i.expires_at.is_some_and(|e| e <= at) => invalid(
+                    None => refused(
+                        "invite",
+                        "no such invite code; Slate is invite-only: ask someone on it for an invite".into(),
+                    ),
+                    Some(i) if i.expires_at.is_some_and(|e| e <= at) => refused(
                         "invite.expires_at",
                         format!(
                             "the invite expired at {}; ask for a new one",
                             i.expires_at.unwrap_or_default()
                         ),
                     ),
-                    Some(i) => invalid(
+                    Some(i) => refused(
                         "invite.uses",
                         format!(
                             "the invite is used up ({} of {}); ask for a new one",
@@ -613,7 +620,10 @@ impl Access {
     pub fn set_disabled(&self, by: &Caller, id: &str, reason: Option<&str>) -> Result<Account, AccessError> {
         by.require(Scope::Admin)?;
         if reason.is_some() && id == by.account {
-            return Err(invalid("account", "an admin cannot disable its own account"));
+            return Err(AccessError::Forbidden {
+                field: "account".into(),
+                why: "an admin cannot disable its own account".into(),
+            });
         }
         let at = crate::now();
         self.db.block_on(async {
@@ -987,7 +997,7 @@ mod tests {
     fn refusals_name_the_invite_field() {
         let (_dir, access, admin) = fresh();
         let field = |code: &str| match access.sign_up(code, "X").unwrap_err() {
-            AccessError::Invalid { field, .. } => field,
+            AccessError::Forbidden { field, .. } => field,
             e => panic!("{e}"),
         };
         assert_eq!(field("inv_nothing"), "invite");

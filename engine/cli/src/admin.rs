@@ -94,7 +94,10 @@ pub fn admin(args: AdminArgs) -> Result<(), Failure> {
                 )),
                 e => failure(e),
             })?;
-            eprintln!("The token is shown this once: keep it (e.g. `slate login --token {}`).", token.secret);
+            eprintln!(
+                "The token is shown this once: keep it (e.g. `slate login --token {}`).",
+                token.secret
+            );
             print(serde_json::json!({ "account": account, "token": token }))
         }
         AdminCommand::Invite { uses, expires, role } => {
@@ -108,11 +111,15 @@ pub fn admin(args: AdminArgs) -> Result<(), Failure> {
         AdminCommand::Accounts => print(serde_json::json!(access.accounts().map_err(failure)?)),
         AdminCommand::Disable { account, reason } => {
             let admin = access.local_admin().map_err(failure)?;
-            print(serde_json::json!(access.set_disabled(&admin, &account, Some(&reason)).map_err(failure)?))
+            print(serde_json::json!(
+                access.set_disabled(&admin, &account, Some(&reason)).map_err(failure)?
+            ))
         }
         AdminCommand::Enable { account } => {
             let admin = access.local_admin().map_err(failure)?;
-            print(serde_json::json!(access.set_disabled(&admin, &account, None).map_err(failure)?))
+            print(serde_json::json!(
+                access.set_disabled(&admin, &account, None).map_err(failure)?
+            ))
         }
         AdminCommand::Audit { last } => print(serde_json::json!(access.audit(last).map_err(failure)?)),
     }
@@ -168,7 +175,11 @@ impl LoginArgs {
             .token
             .or_else(|| std::env::var("SLATE_TOKEN").ok())
             .or_else(|| saved.map(|c| c.token))
-            .ok_or_else(|| Failure::BadInput(anyhow!("no token: give --token slt_… (or set SLATE_TOKEN), or `slate login` first")))?;
+            .ok_or_else(|| {
+                Failure::BadInput(anyhow!(
+                    "no token: give --token slt_… (or set SLATE_TOKEN), or `slate login` first"
+                ))
+            })?;
         Ok(Credentials {
             server: server.trim_end_matches('/').to_owned(),
             token: token.trim().to_owned(),
@@ -223,7 +234,12 @@ pub fn login(args: LoginArgs) -> Result<(), Failure> {
     write_secret(&path, &serde_json::to_string(&credentials).expect("JSON"))
         .with_context(|| path.display().to_string())
         .map_err(Failure::Runtime)?;
-    eprintln!("signed in to {} as {}; saved in {}", credentials.server, me["account"]["id"], path.display());
+    eprintln!(
+        "signed in to {} as {}; saved in {}",
+        credentials.server,
+        me["account"]["id"],
+        path.display()
+    );
     crate::out(&serde_json::to_string_pretty(&me).expect("JSON"));
     Ok(())
 }

@@ -56,7 +56,9 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     }
     let mut limits = slate_server::RateLimits::default();
     for text in &args.rate_limits {
-        limits.set(text).map_err(|e| Failure::BadInput(anyhow!("--rate-limit {e}")))?;
+        limits
+            .set(text)
+            .map_err(|e| Failure::BadInput(anyhow!("--rate-limit {e}")))?;
     }
     let token_file = args
         .token_file

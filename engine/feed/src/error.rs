@@ -46,9 +46,9 @@ impl FeedError {
     /// The field a caller got wrong, if it is their input.
     pub fn field(&self) -> Option<&str> {
         match self {
-            FeedError::Invalid { field, .. } | FeedError::Conflict { field, .. } | FeedError::Forbidden { field, .. } => {
-                Some(field)
-            }
+            FeedError::Invalid { field, .. }
+            | FeedError::Conflict { field, .. }
+            | FeedError::Forbidden { field, .. } => Some(field),
             FeedError::Unknown { what, .. } => Some(what),
             _ => None,
         }

@@ -23,6 +23,8 @@ pub mod experiment;
 pub mod linear;
 pub mod model;
 pub mod ope;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod policy;
 pub mod rescore;
 pub mod rng;

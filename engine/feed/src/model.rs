@@ -56,24 +56,32 @@ pub enum Consent {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewItem {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub creator: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub title: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::tags))]
     pub tags: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, exclusive_maximum = 1000000.0))]
     pub duration_s: f64,
     /// Content embedding (frame or text, e.g. from `onnxinfer model=minilm`).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 4096))]
     pub embedding: Vec<f32>,
     pub provenance: Provenance,
     /// For `throttle`: the most of all slates it may appear in (0..1];
     /// the objective's `throttle_rate` when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1.0))]
     pub throttle_rate: Option<f64>,
     pub consent: Consent,
     /// Consent grants the item relies on: it leaves every feed the moment
     /// one of them stops being in force.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::grants))]
     pub grants: Vec<String>,
     /// Seconds since the epoch; now when absent.
     #[serde(default)]
@@ -87,10 +95,10 @@ pub fn check_name(field: &str, value: &str) -> Result<(), FeedError> {
     if value.trim().is_empty() {
         return Err(FeedError::invalid(field, "empty"));
     }
-    if value.len() > MAX_NAME {
+    if value.chars().count() > MAX_NAME {
         return Err(FeedError::invalid(
             field,
-            format!("{} bytes; at most {MAX_NAME}", value.len()),
+            format!("{} characters; at most {MAX_NAME}", value.chars().count()),
         ));
     }
     if value.chars().any(char::is_control) {
@@ -103,8 +111,8 @@ impl NewItem {
     pub fn validate(&self) -> Result<(), FeedError> {
         check_name("id", &self.id)?;
         check_name("creator", &self.creator)?;
-        if self.title.len() > 2000 {
-            return Err(FeedError::invalid("title", "longer than 2000 bytes"));
+        if self.title.chars().count() > 2000 {
+            return Err(FeedError::invalid("title", "longer than 2000 characters"));
         }
         if self.tags.len() > 64 {
             return Err(FeedError::invalid("tags", "more than 64 tags"));
@@ -166,8 +174,10 @@ pub enum SignalKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Signal {
     /// Unique per event: a signal posted twice counts once.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub event: String,
     /// The impression id `/feed` gave the item.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub impression: String,
     pub kind: SignalKind,
     #[serde(default)]
@@ -216,19 +226,29 @@ impl Signal {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Objective {
     /// Per share of the item watched.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub watch_time: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub likes: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub shares: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub tweaks: f64,
     /// Taken off for a skip, scaled by how much of the item was left.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub skips: f64,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub hides: f64,
     /// MMR weight: how much a slate avoids near-duplicates.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub diversity: f64,
     /// Bonus for a new item, halving every `freshness_half_life_h` hours.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 10.0))]
     pub freshness: f64,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
     pub freshness_half_life_h: f64,
     /// Throttled items' share of slates when the item names none.
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0, maximum = 1.0))]
     pub throttle_rate: f64,
 }
 
@@ -289,11 +309,14 @@ pub struct Learning {
     pub policy: Kind,
     pub params: Params,
     /// Picks per user per day that may depart from the best guess.
+    #[cfg_attr(feature = "openapi", schema(maximum = 100000))]
     pub explore_per_day: u32,
     /// Items a user was shown in their last this-many impressions are not
     /// shown again.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub dedupe: usize,
     /// Candidates ranked in full (the rest are cut by the mean score).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub shortlist: usize,
 }
 
@@ -318,13 +341,19 @@ impl Learning {
         if self.shortlist == 0 || self.shortlist > 10_000 {
             return Err(FeedError::invalid("shortlist", "must be 1..10000"));
         }
+        if self.dedupe > 10_000 {
+            return Err(FeedError::invalid("dedupe", "must be 0..10000"));
+        }
+        if self.explore_per_day > 100_000 {
+            return Err(FeedError::invalid("explore_per_day", "must be 0..100000"));
+        }
         let p = &self.params;
         for (field, value, range) in [
             ("params.epsilon", p.epsilon, 0.0..=1.0),
             ("params.floor", p.floor, 0.0..=1.0),
             ("params.alpha", p.alpha, 0.0..=100.0),
             ("params.v", p.v, 0.0..=100.0),
-            ("params.lambda", p.lambda, f64::MIN_POSITIVE..=1e6),
+            ("params.lambda", p.lambda, 1e-9..=1e6),
         ] {
             if !range.contains(&value) {
                 return Err(FeedError::invalid(
@@ -349,11 +378,14 @@ impl Learning {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Experiment {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 16))]
     pub arms: Vec<Arm>,
     /// Share of users kept out (served the default policy, reported as
     /// `holdout`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, exclusive_maximum = 1.0))]
     pub holdout: f64,
 }
 
@@ -361,8 +393,10 @@ pub struct Experiment {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Arm {
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::name))]
     pub name: String,
     pub policy: Kind,
+    #[cfg_attr(feature = "openapi", schema(exclusive_minimum = 0.0))]
     #[serde(default = "one")]
     pub weight: f64,
 }

@@ -57,16 +57,22 @@ impl Kind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Params {
     /// LinUCB: the weight of the confidence width.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 100.0))]
     pub alpha: f64,
     /// Thompson sampling: the posterior's scale v.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 100.0))]
     pub v: f64,
     /// Epsilon-greedy's epsilon.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub epsilon: f64,
     /// The floor every other policy explores with, uniformly.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
     pub floor: f64,
     /// Ridge prior λ.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1e-9, maximum = 1000000.0))]
     pub lambda: f64,
     /// Thompson sampling: posterior draws that estimate its propensities.
+    #[cfg_attr(feature = "openapi", schema(maximum = 10000))]
     pub propensity_draws: usize,
 }
 

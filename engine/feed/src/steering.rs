@@ -10,14 +10,19 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Steering {
     /// Items whose like they want more of.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::dials))]
     pub more_like: Vec<String>,
     /// Tags they want less of.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::dials))]
     pub less_tags: Vec<String>,
     /// Tags they want more of.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::dials))]
     pub more_tags: Vec<String>,
     /// From -1 (what they know) to 1 (what is new to them); 0 is neutral.
+    #[cfg_attr(feature = "openapi", schema(minimum = -1.0, maximum = 1.0))]
     pub novelty: f64,
     /// Creators they follow.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::dials))]
     pub follow: Vec<String>,
 }
 
@@ -64,8 +69,11 @@ impl Steering {
             if list.len() > MAX_DIALS {
                 return Err((field, format!("{} entries; at most {MAX_DIALS}", list.len())));
             }
-            if let Some(bad) = list.iter().find(|s| s.trim().is_empty() || s.len() > 200) {
-                return Err((field, format!("{bad:?} is empty or longer than 200 bytes")));
+            if let Some(bad) = list.iter().find(|s| crate::model::check_name(field, s).is_err()) {
+                return Err((
+                    field,
+                    format!("{bad:?} is empty, longer than 200 characters or has control characters"),
+                ));
             }
         }
         if let Some(tag) = self.less_tags.iter().find(|t| self.more_tags.contains(t)) {

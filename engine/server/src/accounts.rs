@@ -16,8 +16,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use slate_access::{
-    AccessEvent, Account, Caller, InviteInfo, LimitsPatch, NewInvite as MadeInvite, NewToken as MadeToken, Role, Scope,
-    Scopes, TokenInfo, Usage,
+    AccessEvent, Account, Caller, InviteInfo, LimitsPatch, NewInvite, NewToken, Role, Scope, Scopes, TokenInfo, Usage,
 };
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -54,12 +53,13 @@ struct SignUp {
 struct SignedUp {
     account: Account,
     /// The account's first token, with the role's scopes: its secret is shown this once.
-    token: MadeToken,
+    token: NewToken,
 }
 
 /// Makes an account with an invite code; the token is shown this once.
 #[utoipa::path(post, path = "/v1/accounts", tag = "accounts", request_body = SignUp,
-    responses((status = 201, body = SignedUp)))]
+    responses((status = 201, body = SignedUp),
+        (status = 403, description = "no such invite, or it expired or is used up: `field` says which", body = crate::error::ErrorBody)))]
 async fn sign_up(State(app): State<App>, body: Bytes) -> Reply {
     let new: SignUp = parse(&body)?;
     let access = app.access.clone();
@@ -116,24 +116,37 @@ async fn tokens(State(app): State<App>, Extension(caller): Extension<Caller>) ->
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+struct TokenRequest {
     #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// No wider than the account's role allows.
     #[schema(min_items = 1)]
     scopes: Vec<Scope>,
-    /// Seconds since the epoch; never when absent.
-    expires_at: Option<i64>,
+    /// Seconds from now until it stops working (at most ten years); never when absent.
+    #[schema(minimum = 1, maximum = 315_360_000)]
+    expires_in: Option<i64>,
+}
+
+/// `now + seconds`, for an `expires_in` field.
+fn expiry(field: &str, seconds: Option<i64>) -> Result<Option<i64>, ApiError> {
+    match seconds {
+        Some(s) if !(1..=315_360_000).contains(&s) => {
+            Err(ApiError::bad(field, format!("{s}; give 1 to 315360000 seconds")))
+        }
+        Some(s) => Ok(Some(slate_access::now() + s)),
+        None => Ok(None),
+    }
 }
 
 /// A new token for the caller's account: its secret is shown this once.
-#[utoipa::path(post, path = "/v1/me/tokens", tag = "accounts", request_body = NewToken,
-    responses((status = 201, body = MadeToken)))]
+#[utoipa::path(post, path = "/v1/me/tokens", tag = "accounts", request_body = TokenRequest,
+    responses((status = 201, body = NewToken)))]
 async fn create_token(State(app): State<App>, Extension(caller): Extension<Caller>, body: Bytes) -> Reply {
-    let new: NewToken = parse(&body)?;
+    let new: TokenRequest = parse(&body)?;
     let scopes = Scopes::of(new.scopes.iter().copied());
     let access = app.access.clone();
-    let token = blocking(move || Ok(access.create_token(&caller, &new.name, scopes, new.expires_at)?)).await?;
+    let expires_at = expiry("expires_in", new.expires_in)?;
+    let token = blocking(move || Ok(access.create_token(&caller, &new.name, scopes, expires_at)?)).await?;
     reply(StatusCode::CREATED, token)
 }
 
@@ -161,15 +174,16 @@ async fn invites(State(app): State<App>) -> Reply {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewInvite {
+struct InviteRequest {
     /// How many accounts it admits.
     #[schema(minimum = 1, maximum = 10000)]
     uses: i64,
     #[serde(default = "member")]
     #[schema(default = "member")]
     role: Role,
-    /// Seconds since the epoch, in the future; never when absent.
-    expires_at: Option<i64>,
+    /// Seconds from now until it stops admitting (at most ten years); never when absent.
+    #[schema(minimum = 1, maximum = 315_360_000)]
+    expires_in: Option<i64>,
 }
 
 fn member() -> Role {
@@ -177,12 +191,13 @@ fn member() -> Role {
 }
 
 /// Makes an invite: its code is shown this once.
-#[utoipa::path(post, path = "/v1/admin/invites", tag = "admin", request_body = NewInvite,
-    responses((status = 201, body = MadeInvite)))]
+#[utoipa::path(post, path = "/v1/admin/invites", tag = "admin", request_body = InviteRequest,
+    responses((status = 201, body = NewInvite)))]
 async fn invite(State(app): State<App>, Extension(caller): Extension<Caller>, body: Bytes) -> Reply {
-    let new: NewInvite = parse(&body)?;
+    let new: InviteRequest = parse(&body)?;
     let access = app.access.clone();
-    let invite = blocking(move || Ok(access.invite(&caller, new.uses, new.expires_at, new.role)?)).await?;
+    let expires_at = expiry("expires_in", new.expires_in)?;
+    let invite = blocking(move || Ok(access.invite(&caller, new.uses, expires_at, new.role)?)).await?;
     reply(StatusCode::CREATED, invite)
 }
 

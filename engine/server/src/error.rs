@@ -93,20 +93,37 @@ impl From<AccessError> for ApiError {
     }
 }
 
-/// Parses a JSON body strictly, naming the field that is wrong.
+/// Parses a JSON body strictly, naming the field that is wrong. A JSON
+/// number is a number however it is spelled: `3.0` is the integer 3, as
+/// JSON Schema (and so the OpenAPI document) says.
 pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut json = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::bad("body", format!("the body is not JSON: {e}")))?;
+    whole_numbers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         ApiError::bad(
             &field(path, &message, "body"),
             format!("the body is not valid: {message}"),
         )
-    })?;
-    json.end()
-        .map_err(|e| ApiError::bad("body", format!("the body has more after its JSON: {e}")))?;
-    Ok(value)
+    })
+}
+
+/// Spells whole floats (`3.0`) as integers, wherever they are.
+fn whole_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                *value = Value::from(x as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// Parses a query string strictly, naming the parameter that is wrong;

@@ -89,6 +89,7 @@ async fn with_feed<T: serde::Serialize + Send + 'static>(
 
 /// Refuses another user's feed unless the caller operates the feed.
 fn require_self(caller: &Caller, user: &str, field: &str) -> Result<(), ApiError> {
+    slate_feed::model::check_name(field, user)?;
     if user == caller.account || caller.can(Scope::FeedOperate) {
         Ok(())
     } else {
@@ -122,7 +123,7 @@ async fn bytes(body: Body) -> Result<Vec<u8>, ApiError> {
 #[into_params(parameter_in = Query)]
 struct SlateQuery {
     /// Whose feed: the caller's own unless given (another's needs `feed:operate`).
-    #[param(min_length = 1, max_length = 200)]
+    #[param(schema_with = slate_feed::openapi::name)]
     user: Option<String>,
     /// How many items.
     #[serde(default = "ten")]
@@ -166,8 +167,17 @@ async fn signals(State(app): State<App>, Extension(caller): Extension<Caller>, b
     .await
 }
 
+/// A feed user: an account id.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Read by axum's `Path`.
+struct User {
+    #[param(schema_with = slate_feed::openapi::name)]
+    id: String,
+}
+
 /// A user's steering dials.
-#[utoipa::path(get, path = "/v1/feed/users/{id}/steering", tag = "feed", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/feed/users/{id}/steering", tag = "feed", params(User),
     responses((status = 200, body = Steering)))]
 async fn steering(State(app): State<App>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Reply {
     require_self(&caller, &id, "id")?;
@@ -175,7 +185,7 @@ async fn steering(State(app): State<App>, Extension(caller): Extension<Caller>, 
 }
 
 /// Sets a user's steering dials.
-#[utoipa::path(put, path = "/v1/feed/users/{id}/steering", tag = "feed", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/feed/users/{id}/steering", tag = "feed", params(User),
     request_body = Steering, responses((status = 200, body = Steering)))]
 async fn steer(
     State(app): State<App>,

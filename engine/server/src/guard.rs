@@ -127,6 +127,23 @@ fn bearer(request: &Request) -> Option<String> {
 pub(crate) async fn guard(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let Some(spec) = matched.as_deref().and_then(|path| spec(request.method(), path)) else {
+        let allowed: Vec<&str> = ROUTES
+            .iter()
+            .filter(|r| matched.as_deref().is_some_and(|m| r.path == m.trim_end_matches('/')))
+            .map(|r| r.method.as_str())
+            .collect();
+        if !allowed.is_empty() {
+            let mut response = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some("method"),
+                format!("{} is not served here; use {}", request.method(), allowed.join(", ")),
+            )
+            .into_response();
+            if let Ok(allow) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(axum::http::header::ALLOW, allow);
+            }
+            return response;
+        }
         return ApiError::internal(format!(
             "{} {} is not in the access table; every route must be",
             request.method(),

@@ -94,7 +94,8 @@ struct ClipList {
 /// Uploads a clip into the inbox `slate ingest` watches; it is the
 /// caller's and counts to its `uploads` and `stored_bytes` quotas.
 #[utoipa::path(put, path = "/v1/ingest/clips/{name}", tag = "ingest",
-    params(("name" = String, Path, description = "letters, digits, . - _ ending in a media extension", pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$"), Query),
+    params(("name" = String, Path, description = "up to 100 letters, digits, . - _ then a media extension",
+        pattern = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}\\.(mp4|mov|mkv|webm|m4v)$"), Query),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = Uploaded)))]
 async fn upload(
@@ -157,24 +158,22 @@ async fn upload(
 }
 
 /// A plain file name with a media extension.
+/// A stem of 1 to 100 of letters, digits, `.`, `-` and `_` (not starting
+/// with `.`), then `.` and a media extension: what [`NAME_PATTERN`] says.
 fn check_name(name: &str) -> Result<(), ApiError> {
-    let plain = !name.is_empty()
-        && name.len() <= 128
-        && !name.starts_with('.')
-        && name
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let plain = (1..=100).contains(&stem.len())
+        && !stem.starts_with('.')
+        && stem
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    let media = FsPath::new(name)
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| MEDIA.contains(&e));
-    if plain && media {
+    if plain && MEDIA.contains(&extension) {
         Ok(())
     } else {
         Err(ApiError::bad(
             "name",
             format!(
-                "`{name}` is not a clip name: letters, digits, . - _ (up to 128, not starting with .) ending in .{}",
+                "`{name}` is not a clip name: up to 100 letters, digits, . - _ (not starting with .) then .{}",
                 MEDIA.join(", .")
             ),
         ))
