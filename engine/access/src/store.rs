@@ -327,12 +327,8 @@ impl Access {
     fn init_admin_with(&self, name: &str, secret: String) -> Result<(Account, NewToken), AccessError> {
         let at = crate::now();
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
-            // A write first: the transaction holds the write lock from here,
-            // so two inits cannot both see no admin.
-            sqlx::query("UPDATE accounts SET id = id WHERE 0")
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = self.db.begin_write().await?;
+            // The write lock is held from here: two inits cannot both see no admin.
             let admin: Option<String> =
                 sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'admin' ORDER BY created_at LIMIT 1")
                     .fetch_optional(&mut *tx)
@@ -392,10 +388,7 @@ impl Access {
         let at = crate::now();
         let secret = secret.trim().to_owned();
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
-            sqlx::query("UPDATE accounts SET id = id WHERE 0")
-                .execute(&mut *tx)
-                .await?;
+            let mut tx = self.db.begin_write().await?;
             let admin: Option<String> =
                 sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'admin' ORDER BY created_at LIMIT 1")
                     .fetch_optional(&mut *tx)
@@ -510,7 +503,7 @@ impl Access {
             created_at: at,
         };
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             sqlx::query(
                 "INSERT INTO invites (id, code_hash, role, uses_allowed, expires_at, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
@@ -545,7 +538,7 @@ impl Access {
         let hash = secret::hash(code);
         let at = crate::now();
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             let taken = sqlx::query(
                 "UPDATE invites SET uses = uses + 1 \
                  WHERE code_hash = ? AND uses < uses_allowed AND (expires_at IS NULL OR expires_at > ?) \
@@ -627,7 +620,7 @@ impl Access {
         }
         let at = crate::now();
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             let done = sqlx::query("UPDATE accounts SET disabled_at = ?, disabled_reason = ? WHERE id = ?")
                 .bind(reason.map(|_| at))
                 .bind(reason)
@@ -670,7 +663,7 @@ impl Access {
         let at = crate::now();
         let json = serde_json::to_string(&limits).expect("limits are JSON");
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             sqlx::query("UPDATE accounts SET limits = ? WHERE id = ?")
                 .bind(&json)
                 .bind(id)
@@ -721,7 +714,7 @@ impl Access {
         }
         let secret = secret::new(secret::TOKEN_PREFIX);
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             let token = insert_token(&mut tx, &by.account, name, scopes, expires_at, secret, at).await?;
             tx.commit().await?;
             Ok(token)
@@ -746,7 +739,7 @@ impl Access {
         let at = crate::now();
         let admin = by.can(Scope::Admin);
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             let done = sqlx::query(
                 "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND (account_id = ? OR ?)",
             )

@@ -88,7 +88,7 @@ impl Registry {
         let id = format!("id-{}", &hex(&public_key)[..16]);
         let now = crate::now();
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             sqlx::query("INSERT INTO identities (id, name, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&id)
                 .bind(name)

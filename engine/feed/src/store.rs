@@ -284,7 +284,7 @@ impl Store {
     /// Writes a slate and its impressions at once.
     pub fn add_slate(&self, slate: &Slate) -> Result<Vec<i64>, FeedError> {
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             sqlx::query("INSERT INTO feed_slates (id, user_id, arm, policy, served_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(&slate.id)
                 .bind(&slate.user)
@@ -334,7 +334,7 @@ impl Store {
         mut value: impl FnMut(&Served, &Signal) -> (f64, f64),
     ) -> Result<Batch, FeedError> {
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             let mut batch = Batch::default();
             for (at, signal) in signals.iter().enumerate() {
                 let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SERVED} WHERE id = ?")))
@@ -466,7 +466,7 @@ impl Store {
         now: i64,
     ) -> Result<(), FeedError> {
         self.db.block_on(async {
-            let mut tx = self.db.pool().begin().await?;
+            let mut tx = self.db.begin_write().await?;
             for (arm, state) in states {
                 sqlx::query(
                     "INSERT INTO feed_snapshots (arm, state, impression_seq, signal_seq, saved_at) VALUES (?1, ?2, ?3, ?4, ?5) \

@@ -88,6 +88,15 @@ impl Database {
         &self.inner.pool
     }
 
+    /// A transaction that holds the write lock from its start (`BEGIN
+    /// IMMEDIATE`). Every transaction that writes starts here: one begun
+    /// plainly reads a snapshot first and cannot then write if another
+    /// connection wrote in between (SQLITE_BUSY_SNAPSHOT, which no busy
+    /// timeout waits out); these wait for each other instead.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool().begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The file this database lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
