@@ -22,18 +22,13 @@ pub struct Access {
 }
 
 /// Who is calling: the account, and what this token may do.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Caller {
     pub account: String,
     pub name: String,
     pub role: Role,
     pub token: String,
-    #[serde(serialize_with = "scope_names")]
     pub scopes: Scopes,
-}
-
-fn scope_names<S: serde::Serializer>(scopes: &Scopes, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(scopes.names())
 }
 
 impl Caller {

@@ -133,12 +133,12 @@ pub(crate) async fn guard(State(app): State<App>, mut request: Request, next: Ne
             .map(|r| r.method.as_str())
             .collect();
         if !allowed.is_empty() {
-            let mut response = ApiError::new(
+            let refusal = ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 Some("method"),
                 format!("{} is not served here; use {}", request.method(), allowed.join(", ")),
-            )
-            .into_response();
+            );
+            let mut response = unrouted(&app, &request, refusal);
             if let Ok(allow) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
                 response.headers_mut().insert(axum::http::header::ALLOW, allow);
             }
@@ -166,6 +166,31 @@ pub(crate) async fn guard(State(app): State<App>, mut request: Request, next: Ne
     response
 }
 
+/// The answer to a request no route takes (`refusal`), limited per
+/// address like every other.
+pub(crate) fn unrouted(app: &App, request: &Request, refusal: ApiError) -> Response {
+    let standing = app.limits.check_address(Class::Read, address(request));
+    let mut response = match standing.refused() {
+        true => too_many(&standing).into_response(),
+        false => refusal.into_response(),
+    };
+    standing.write(response.headers_mut());
+    response
+}
+
+fn too_many(standing: &Standing) -> ApiError {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        Some("rate"),
+        format!(
+            "over the `{}` rate limit ({} a minute); retry in {} s",
+            standing.class.as_str(),
+            standing.per_minute,
+            standing.retry_after.unwrap_or(1)
+        ),
+    )
+}
+
 type Refusal = (ApiError, Option<Standing>);
 
 /// Authenticates, limits and checks the scope of one request; the caller
@@ -174,17 +199,7 @@ async fn admit(app: &App, spec: &RouteSpec, request: &mut Request) -> Result<Sta
     let at = address(request);
     let limited = |standing: Standing| -> Result<Standing, Refusal> {
         if standing.refused() {
-            let error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some("rate"),
-                format!(
-                    "over the `{}` rate limit ({} a minute); retry in {} s",
-                    standing.class.as_str(),
-                    standing.per_minute,
-                    standing.retry_after.unwrap_or(1)
-                ),
-            );
-            Err((error, Some(standing)))
+            Err((too_many(&standing), Some(standing)))
         } else {
             Ok(standing)
         }

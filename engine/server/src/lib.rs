@@ -87,7 +87,10 @@ pub fn router(server: Server) -> Router {
     app.spec.set(doc).expect("set once");
     routes
         .route_layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))
-        .fallback(|| async { ApiError::not_found("path", "no such route; /v1/openapi.json lists them") })
+        .fallback(|State(app): State<App>, request: axum::extract::Request| async move {
+            let refusal = ApiError::not_found("path", "no such route; /v1/openapi.json lists them");
+            guard::unrouted(&app, &request, refusal)
+        })
         .with_state(app)
 }
 

@@ -462,3 +462,53 @@ fn the_openapi_document_covers_every_route_with_its_scope_and_refusals() {
     routes.sort();
     assert_eq!(documented, routes);
 }
+
+#[test]
+fn sign_ups_are_limited_per_address_and_every_answer_says_where_it_stands() {
+    let mut limits = slate_server::RateLimits::unlimited();
+    limits.set("sign_up=60:2").unwrap();
+    let api = Api::with_limits(None, false, limits);
+    let attempt = || {
+        let body = json!({ "invite": "inv_guess", "name": "Mallory" }).to_string();
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/v1/accounts")
+            .body(Body::from(body))
+            .unwrap();
+        api.runtime.block_on(async {
+            use tower::ServiceExt;
+            api.app.clone().oneshot(request).await.unwrap()
+        })
+    };
+    let first = attempt();
+    assert_eq!(first.status(), StatusCode::FORBIDDEN, "a guessed code is refused");
+    assert_eq!(first.headers()["x-ratelimit-limit"], "60");
+    assert_eq!(first.headers()["x-ratelimit-remaining"], "1");
+    assert_eq!(first.headers()["ratelimit-policy"], "\"sign_up\";q=60;w=60");
+    assert_eq!(attempt().status(), StatusCode::FORBIDDEN);
+    let limited = attempt();
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert_eq!(limited.headers()["x-ratelimit-remaining"], "0");
+    // A wrong token is limited per address too, and says so.
+    let (status, _) = api.send(Method::GET, "/v1/me", Some("slt_guess"), Body::empty());
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // So do a path no route takes and a method a route does not.
+    for (method, uri) in [(Method::GET, "/v1/nothing"), (Method::PATCH, "/v1/me")] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = api.runtime.block_on(async {
+            use tower::ServiceExt;
+            api.app.clone().oneshot(request).await.unwrap()
+        });
+        assert!(response.headers().contains_key("x-ratelimit-remaining"), "{uri}");
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            assert_eq!(response.headers()["allow"], "GET");
+        } else {
+            assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        }
+    }
+}
