@@ -94,21 +94,24 @@ pub(super) async fn insert_account(
     Ok(account)
 }
 
+/// The oldest admin's id, inside `tx`.
+async fn first_admin(tx: &mut Tx<'_>) -> Result<Option<String>, AccessError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'admin' ORDER BY created_at, id LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
 impl Access {
     /// The first admin and its token, on an install with no admin yet.
     pub fn init_admin(&self, name: &str) -> Result<(Account, NewToken), AccessError> {
-        self.init_admin_with(name, secret::new(secret::TOKEN_PREFIX))
-    }
-
-    fn init_admin_with(&self, name: &str, secret: String) -> Result<(Account, NewToken), AccessError> {
+        let secret = secret::new(secret::TOKEN_PREFIX);
         let at = crate::now();
         self.db.block_on(async {
             let mut tx = self.db.begin_write().await?;
             // The write lock is held from here: two inits cannot both see no admin.
-            let admin: Option<String> =
-                sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'admin' ORDER BY created_at LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let admin = first_admin(&mut tx).await?;
             if let Some(id) = admin {
                 return Err(AccessError::Conflict { what: "admin", id });
             }
@@ -165,10 +168,7 @@ impl Access {
         let secret = secret.trim().to_owned();
         self.db.block_on(async {
             let mut tx = self.db.begin_write().await?;
-            let admin: Option<String> =
-                sqlx::query_scalar("SELECT id FROM accounts WHERE role = 'admin' ORDER BY created_at LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let admin = first_admin(&mut tx).await?;
             let admin = match admin {
                 Some(id) => id,
                 None => insert_account(&mut tx, "admin", Role::Admin, None, at).await?.id,
