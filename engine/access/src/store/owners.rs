@@ -6,24 +6,20 @@ use crate::scope::Scope;
 
 impl Access {
     /// Records that `account` owns the `kind` record `id` (an identity, a
-    /// feed item, an upload).
+    /// feed item, an upload). A name made again (an upload's, after
+    /// `slate ingest` took the first) belongs to whoever made it last.
     pub fn own(&self, kind: &str, id: &str, account: &str) -> Result<(), AccessError> {
-        self.db
-            .block_on(
-                sqlx::query("INSERT INTO owners (kind, id, account_id, created_at) VALUES (?, ?, ?, ?)")
-                    .bind(kind)
-                    .bind(id)
-                    .bind(account)
-                    .bind(crate::now())
-                    .execute(self.db.pool()),
+        self.db.block_on(
+            sqlx::query(
+                "INSERT INTO owners (kind, id, account_id, created_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (kind, id) DO UPDATE SET account_id = excluded.account_id, created_at = excluded.created_at",
             )
-            .map_err(|e| match e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => AccessError::Conflict {
-                    what: "owned record",
-                    id: format!("{kind} {id}"),
-                },
-                e => e.into(),
-            })?;
+            .bind(kind)
+            .bind(id)
+            .bind(account)
+            .bind(crate::now())
+            .execute(self.db.pool()),
+        )?;
         Ok(())
     }
 

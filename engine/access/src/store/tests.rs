@@ -132,3 +132,16 @@ fn charges_stop_at_the_limit_and_refunds_give_back() {
     let uploads = usage.iter().find(|u| u.quota == Quota::Uploads).unwrap();
     assert!(uploads.resets_at.unwrap() > crate::now());
 }
+
+#[test]
+fn a_name_made_again_belongs_to_whoever_made_it_last() {
+    let (_dir, access, admin) = fresh();
+    let member = member(&access, &admin);
+    access.own("upload", "take.mp4", &admin.account).unwrap();
+    access.require_owner(&member, "upload", "take.mp4").unwrap_err();
+    // `slate ingest` took the first; the member uploads one of that name.
+    access.own("upload", "take.mp4", &member.account).unwrap();
+    access.require_owner(&member, "upload", "take.mp4").unwrap();
+    assert_eq!(access.owned("upload", &member.account).unwrap(), ["take.mp4"]);
+    assert!(access.owned("upload", &admin.account).unwrap().is_empty());
+}
