@@ -108,7 +108,6 @@ struct RegistrationForm {
 #[utoipa::path(post, path = "/v1/consent/identities", tag = "consent",
     request_body(content((NewIdentity = "application/json"), (RegistrationForm = "multipart/form-data"))),
     responses((status = 201, body = IdentitySummary), (status = 503, description = "the face models cannot start here", body = crate::error::ErrorBody)))]
-
 async fn register(
     State(app): State<App>,
     Extension(caller): Extension<Caller>,
