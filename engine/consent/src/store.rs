@@ -282,6 +282,30 @@ impl Registry {
             .collect())
     }
 
+    /// Checks the signature of every grant and revocation in the registry
+    /// again, against its person's key as stored (after a restore, say):
+    /// how many were checked, or the first that does not verify.
+    pub fn verify_signatures(&self) -> Result<usize, ConsentError> {
+        let rows: Vec<(String, String, String, Vec<u8>)> = self.db.block_on(async {
+            sqlx::query_as(
+                "SELECT 'grant `' || id || '`', identity_id, body, signature FROM grants \
+                 UNION ALL \
+                 SELECT 'the revocation of `' || r.grant_id || '`', g.identity_id, r.body, r.signature \
+                 FROM revocations r JOIN grants g ON g.id = r.grant_id",
+            )
+            .fetch_all(self.db.pool())
+            .await
+        })?;
+        for (what, identity, body, signature) in &rows {
+            let signed = Signed {
+                body: body.clone(),
+                signature: hex(signature),
+            };
+            self.verify_signature(&signed, identity, what)?;
+        }
+        Ok(rows.len())
+    }
+
     /// Changes whenever a grant or a revocation is added: a cheap way to
     /// know whether [`Registry::grant_windows`] must be read again.
     pub fn grants_version(&self) -> Result<(i64, i64), ConsentError> {

@@ -97,6 +97,29 @@ impl Database {
         self.pool().begin_with("BEGIN IMMEDIATE").await
     }
 
+    /// Writes a consistent copy of the whole database to the new file `to`
+    /// (`VACUUM INTO`: safe while other connections write).
+    pub fn snapshot_into(&self, to: &Path) -> Result<(), StoreError> {
+        self.block_on(
+            sqlx::query("VACUUM INTO ?")
+                .bind(to.to_string_lossy().into_owned())
+                .execute(self.pool()),
+        )
+        .map_err(|e| StoreError::Backup {
+            path: to.to_owned(),
+            why: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// What SQLite finds wrong with this database (empty: nothing).
+    pub fn problems(&self) -> Result<Vec<String>, StoreError> {
+        self.block_on(problems(self.pool())).map_err(|why| StoreError::Open {
+            path: self.path().to_owned(),
+            why,
+        })
+    }
+
     /// The file this database lives in.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -127,6 +150,51 @@ impl Database {
         }
         applied
     }
+}
+
+/// `PRAGMA integrity_check` and `foreign_key_check` over `pool`.
+async fn problems(pool: &SqlitePool) -> Result<Vec<String>, String> {
+    let checked: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut problems: Vec<String> = checked.into_iter().filter(|line| line != "ok").collect();
+    let orphans = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    for row in orphans {
+        use sqlx::Row;
+        let (table, parent): (String, String) = (row.get(0), row.get(2));
+        problems.push(format!("a row of `{table}` points at a missing `{parent}`"));
+    }
+    Ok(problems)
+}
+
+/// What SQLite finds wrong with the database file at `path`, opened read
+/// only and left as it is (not migrated, not shared).
+pub(crate) fn problems_of(path: &Path) -> Result<Vec<String>, StoreError> {
+    let fail = |why: String| StoreError::Open {
+        path: path.to_owned(),
+        why,
+    };
+    if !path.is_file() {
+        return Err(fail("no such file".into()));
+    }
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(|e| fail(e.to_string()))?
+        .filename(path)
+        .read_only(true);
+    runtime()?.block_on(async {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let found = problems(&pool).await.map_err(fail);
+        pool.close().await;
+        found
+    })
 }
 
 /// One key per file however it is named: the folder resolved, the file

@@ -10,4 +10,6 @@ pub enum StoreError {
     Migrate { path: PathBuf, why: String },
     #[error("cannot start the database's runtime: {0}")]
     Runtime(String),
+    #[error("{path}: {why}")]
+    Backup { path: PathBuf, why: String },
 }

@@ -21,6 +21,8 @@
 //! ```
 
 #[cfg(feature = "database")]
+pub mod backup;
+#[cfg(feature = "database")]
 mod database;
 mod dirs;
 mod error;
