@@ -37,10 +37,5 @@ pub use quota::{Charge, DAY, Limits, LimitsPatch, Quota, QuotaExceeded, Usage};
 pub use scope::{Role, Scope, Scopes};
 pub use store::{Access, AccessEvent, Account, Caller, InviteInfo, NewInvite, NewToken, TokenInfo};
 
-/// Seconds since the epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+/// Seconds since the Unix epoch (the store's clock).
+pub use slate_store::now;

@@ -23,9 +23,5 @@ pub use model::{
 };
 pub use store::{Context, GrantWindow, Registry};
 
-/// Seconds since the Unix epoch, the registry's clock.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+/// Seconds since the Unix epoch, the registry's clock (the store's).
+pub use slate_store::now;

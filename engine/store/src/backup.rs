@@ -83,10 +83,7 @@ pub fn write(data_dir: &Path, db: &Database, out: &Path) -> Result<Manifest, Sto
         files.push(entry(&target, relative.to_string_lossy().into_owned())?);
     }
     let manifest = Manifest {
-        made_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
+        made_at: crate::now(),
         database: name,
         files,
     };

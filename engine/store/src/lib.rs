@@ -31,3 +31,11 @@ mod error;
 pub use database::Database;
 pub use dirs::{cache_dir, data_dir, database_path};
 pub use error::StoreError;
+
+/// Seconds since the Unix epoch: the clock every record in the store is
+/// stamped with.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
