@@ -96,14 +96,8 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/v1/feed/experiment/report", scope(FeedOperate), Read),
 ];
 
-/// The spec of a matched route.
+/// The spec of a matched route (`path` as axum matched it).
 pub fn spec(method: &Method, path: &str) -> Option<&'static RouteSpec> {
-    // axum matches `/v1/feed/` and `/v1/feed` alike when nested.
-    let path = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
     ROUTES.iter().find(|r| r.method == *method && r.path == path)
 }
 
@@ -129,7 +123,7 @@ pub(crate) async fn guard(State(app): State<App>, mut request: Request, next: Ne
     let Some(spec) = matched.as_deref().and_then(|path| spec(request.method(), path)) else {
         let allowed: Vec<&str> = ROUTES
             .iter()
-            .filter(|r| matched.as_deref().is_some_and(|m| r.path == m.trim_end_matches('/')))
+            .filter(|r| matched.as_deref() == Some(r.path))
             .map(|r| r.method.as_str())
             .collect();
         if !allowed.is_empty() {
@@ -250,6 +244,6 @@ mod tests {
                 a.path
             );
         }
-        assert_eq!(spec(&Method::GET, "/v1/feed/").map(|r| r.path), Some("/v1/feed"));
+        assert_eq!(spec(&Method::GET, "/v1/feed").map(|r| r.path), Some("/v1/feed"));
     }
 }
