@@ -99,6 +99,7 @@ pub fn run(items: usize, users: usize, requests: usize) -> anyhow::Result<()> {
         feed: Some(feed),
         // What is measured is the feed, not the limits.
         limits: slate_server::RateLimits::unlimited(),
+        control: Default::default(),
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ use gst::prelude::*;
 mod audio;
 mod c2pa;
 mod consent;
+mod events;
 mod feed;
 mod generate;
 mod lua;
@@ -97,6 +98,15 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         requests: usize,
     },
+    /// Event latency: bus message -> WebSocket client (p50, p99) with
+    /// live pipelines running under the control plane.
+    Events {
+        #[arg(long, default_value_t = 4)]
+        pipelines: usize,
+        /// Marks to time.
+        #[arg(long, default_value_t = 1000)]
+        marks: usize,
+    },
     /// A per-pixel filter native vs as a WASM component, 1080p RGBA.
     Wasm {
         /// Seconds to run each side.
@@ -135,6 +145,7 @@ fn bench(what: Bench) -> anyhow::Result<()> {
         Bench::Generate { seconds } => generate::run(seconds),
         Bench::Audio { seconds } => audio::run(seconds),
         Bench::Feed { items, users, requests } => feed::run(items, users, requests),
+        Bench::Events { pipelines, marks } => events::run(pipelines, marks),
         Bench::C2pa { sizes, rounds } => c2pa::run(&sizes, rounds),
     }
 }

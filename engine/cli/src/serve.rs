@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// The config string WASM rankers get (JSON).
     #[arg(long, default_value = "")]
     ranker_config: String,
+    /// The shipped pipelines `POST /v1/pipelines` takes by name: the
+    /// `*.toml` files in this folder (default: `pipelines` here, if there
+    /// is one). Paths in them are relative to where the server runs.
+    #[arg(long, value_name = "FOLDER")]
+    pipelines: Option<PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
@@ -81,6 +86,17 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
+    let library = match args.pipelines {
+        Some(folder) if !folder.is_dir() => {
+            return Err(Failure::BadInput(anyhow!(
+                "--pipelines {}: not a folder",
+                folder.display()
+            )));
+        }
+        Some(folder) => Some(folder),
+        None => Some(PathBuf::from("pipelines")).filter(|p| p.is_dir()),
+    };
+    let control = Arc::new(slate_control::Control::new(library));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -102,8 +118,11 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
                 inbox,
                 feed: Some(feed),
                 limits,
+                control: control.clone(),
             };
             slate_server::serve(listener, slate_server::router(server), stop).await?;
+            // Running pipelines drain: their files are finalised and signed.
+            tokio::task::spawn_blocking(move || control.stop_all()).await?;
             anyhow::Ok(())
         })
         .map_err(Failure::Runtime)

@@ -97,15 +97,21 @@ impl From<AccessError> for ApiError {
 /// number is a number however it is spelled: `3.0` is the integer 3, as
 /// JSON Schema (and so the OpenAPI document) says.
 pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut value: serde_json::Value =
+    let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| ApiError::bad("body", format!("the body is not JSON: {e}")))?;
+    parse_value(value, "body")
+}
+
+/// [`parse`] for JSON already read (a WebSocket message's fields); a
+/// refusal of the whole value names `whole`.
+pub fn parse_value<T: serde::de::DeserializeOwned>(mut value: serde_json::Value, whole: &str) -> Result<T, ApiError> {
     whole_numbers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let message = e.into_inner().to_string();
         ApiError::bad(
-            &field(path, &message, "body"),
-            format!("the body is not valid: {message}"),
+            &field(path, &message, whole),
+            format!("the {whole} is not valid: {message}"),
         )
     })
 }

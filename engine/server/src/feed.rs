@@ -105,7 +105,7 @@ fn require_self(caller: &Caller, user: &str, field: &str) -> Result<(), ApiError
 }
 
 /// The body, refused past [`MAX_BODY`].
-async fn bytes(body: Body) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn bytes(body: Body) -> Result<Vec<u8>, ApiError> {
     let limited = http_body_util::Limited::new(body, MAX_BODY);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes().to_vec()),

@@ -94,12 +94,46 @@ pub const ROUTES: &[RouteSpec] = &[
     route(Method::GET, "/v1/feed/experiment", scope(FeedOperate), Read),
     route(Method::PUT, "/v1/feed/experiment", scope(FeedOperate), Write),
     route(Method::GET, "/v1/feed/experiment/report", scope(FeedOperate), Read),
+    route(Method::GET, "/v1/pipelines", scope(PipelinesOperate), Read),
+    route(Method::POST, "/v1/pipelines", scope(PipelinesOperate), Write),
+    route(Method::GET, "/v1/pipelines/{id}", scope(PipelinesOperate), Read),
+    route(Method::DELETE, "/v1/pipelines/{id}", scope(PipelinesOperate), Write),
+    route(Method::POST, "/v1/pipelines/{id}/start", scope(PipelinesOperate), Write),
+    route(Method::POST, "/v1/pipelines/{id}/pause", scope(PipelinesOperate), Write),
+    route(Method::POST, "/v1/pipelines/{id}/stop", scope(PipelinesOperate), Write),
+    route(Method::GET, "/v1/pipelines/{id}/graph", scope(PipelinesOperate), Read),
+    route(
+        Method::GET,
+        "/v1/pipelines/{id}/elements/{element}",
+        scope(PipelinesOperate),
+        Read,
+    ),
+    route(
+        Method::PUT,
+        "/v1/pipelines/{id}/elements/{element}/{property}",
+        scope(PipelinesOperate),
+        Write,
+    ),
+    route(
+        Method::GET,
+        "/v1/pipelines/{id}/preview/{file}",
+        scope(PipelinesOperate),
+        Read,
+    ),
+    // A WebSocket: its client identifies with a token in the protocol.
+    route(Method::GET, "/v1/events", Public, Read),
+    route(Method::GET, "/ui", Public, Read),
+    route(Method::GET, "/ui/{asset}", Public, Read),
 ];
 
 /// The spec of a matched route (`path` as axum matched it).
 pub fn spec(method: &Method, path: &str) -> Option<&'static RouteSpec> {
     ROUTES.iter().find(|r| r.method == *method && r.path == path)
 }
+
+/// The caller's address, in every routed request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Address(pub IpAddr);
 
 /// The caller's address; in-process requests (tests) have none.
 fn address(request: &Request) -> IpAddr {
@@ -191,6 +225,7 @@ type Refusal = (ApiError, Option<Standing>);
 /// goes into its extensions.
 async fn admit(app: &App, spec: &RouteSpec, request: &mut Request) -> Result<Standing, Refusal> {
     let at = address(request);
+    request.extensions_mut().insert(Address(at));
     let limited = |standing: Standing| -> Result<Standing, Refusal> {
         if standing.refused() {
             Err((too_many(&standing), Some(standing)))

@@ -5,7 +5,9 @@
 //! account and address ([`rate`]) and the account's quotas. It serves
 //! accounts and tokens (`/v1/accounts`, `/v1/me`, `/v1/admin`), the consent
 //! registry (`/v1/consent`), the steerable feed (`/v1/feed`) and, given an
-//! inbox, clip uploads for `slate ingest` (`/v1/ingest`). Its OpenAPI 3.1
+//! inbox, clip uploads for `slate ingest` (`/v1/ingest`), and the control
+//! plane: live pipelines (`/v1/pipelines`), their events over a WebSocket
+//! (`/v1/events`) and the operator page (`/ui`). Its OpenAPI 3.1
 //! document is made from the handlers themselves ([`openapi`]).
 //!
 //! Every body is parsed strictly (unknown fields refused) and every
@@ -14,11 +16,14 @@
 mod accounts;
 mod consent;
 mod error;
+pub mod events;
 mod faces;
 mod feed;
 pub mod guard;
 mod ingest;
 mod openapi;
+mod page;
+mod pipelines;
 pub mod rate;
 
 use std::net::SocketAddr;
@@ -30,6 +35,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 use slate_access::Access;
 use slate_consent::Registry;
+use slate_control::Control;
 use slate_feed::Feed;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -49,6 +55,8 @@ pub struct Server {
     /// The feed `/v1/feed` serves (it lives in the registry's file).
     pub feed: Option<Feed>,
     pub limits: RateLimits,
+    /// The pipelines `/v1/pipelines` and `/v1/events` operate.
+    pub control: Arc<Control>,
 }
 
 /// What the handlers share.
@@ -60,6 +68,7 @@ struct App {
     feed: Option<Arc<Mutex<Feed>>>,
     faces: Arc<faces::Faces>,
     limits: Arc<rate::Limiters>,
+    control: Arc<Control>,
     /// The OpenAPI document, made with the router.
     spec: Arc<OnceLock<Value>>,
 }
@@ -73,6 +82,7 @@ pub fn router(server: Server) -> Router {
         feed: server.feed.map(|f| Arc::new(Mutex::new(f))),
         faces: Default::default(),
         limits: Arc::new(rate::Limiters::new(server.limits)),
+        control: server.control,
         spec: Default::default(),
     };
     let (routes, doc) = OpenApiRouter::with_openapi(openapi::Doc::openapi())
@@ -82,6 +92,9 @@ pub fn router(server: Server) -> Router {
         .merge(consent::routes())
         .merge(ingest::routes())
         .merge(feed::routes())
+        .merge(pipelines::routes())
+        .merge(events::routes())
+        .merge(page::routes())
         .split_for_parts();
     let doc = serde_json::to_value(openapi::complete(doc)).expect("the OpenAPI document is JSON");
     app.spec.set(doc).expect("set once");

@@ -45,6 +45,7 @@ fn start() -> Live {
         inbox: None,
         feed: Some(feed),
         limits,
+        control: Default::default(),
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -55,6 +55,7 @@ impl Api {
             inbox,
             feed,
             limits,
+            control: Default::default(),
         };
         Api {
             app: router(server),

@@ -1,0 +1,295 @@
+//! The control plane on real pipelines: states, events, meters, the
+//! alerts Slate raises itself, live properties and the restart policy.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use slate_control::{Category, Control, ControlError, Create, Event, Restart, Source, State};
+use tokio::sync::broadcast::Receiver;
+
+fn init() {
+    gst::init().unwrap();
+    gstslate::plugin_register_static().unwrap();
+}
+
+fn toml(source: &str) -> Create {
+    Create {
+        source: Source::Toml(source.into()),
+        set: Vec::new(),
+        duration: None,
+        restart: Restart::default(),
+    }
+}
+
+/// A live picture and sound into fakesinks.
+fn live(picture: &str, sound: &str) -> Create {
+    toml(&format!(
+        r#"
+[pipeline]
+links = ["cam ! videoconvert ! picture", "mic ! sound"]
+[source.cam]
+element = "videotestsrc"
+caps = "video/x-raw,width=160,height=90,framerate=30/1"
+properties = {{ is-live = true, {picture} }}
+[source.mic]
+element = "audiotestsrc"
+properties = {{ is-live = true, samplesperbuffer = 480, {sound} }}
+[sink.picture]
+element = "fakesink"
+[sink.sound]
+element = "fakesink"
+"#
+    ))
+}
+
+/// The first event `matches` lets through within `within`.
+fn expect(events: &mut Receiver<Event>, within: Duration, what: &str, matches: impl Fn(&Event) -> bool) -> Event {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        match events.try_recv() {
+            Ok(event) if matches(&event) => return event,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+    panic!("no {what} within {within:?}");
+}
+
+fn alert(kind: &'static str, active: bool) -> impl Fn(&Event) -> bool {
+    move |e| e.category == Category::Alerts && e.data["alert"] == kind && e.data["active"] == active
+}
+
+#[test]
+fn a_pipeline_plays_pauses_and_stops_reporting_its_states() {
+    init();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    let made = control
+        .create("ada", live("pattern = \"ball\"", "wave = \"sine\""))
+        .unwrap();
+    assert_eq!(
+        (made.state, made.owner.as_str(), made.id.as_str()),
+        (State::Ready, "ada", "p1")
+    );
+    control.start("p1").unwrap();
+    expect(&mut events, Duration::from_secs(5), "playing", |e| {
+        e.kind == "state" && e.data["state"] == "playing"
+    });
+    let meter = expect(&mut events, Duration::from_secs(5), "a meter", |e| {
+        e.category == Category::Meters
+    });
+    assert_eq!(meter.data["element"], "mic");
+    assert_eq!(meter.data["peak-db"].as_array().unwrap().len(), 1, "{:?}", meter.data);
+    assert!(meter.data["rms-db"][0].as_f64().unwrap() > -30.0, "{:?}", meter.data);
+    // Momentary loudness needs 400 ms of sound.
+    let loud = expect(&mut events, Duration::from_secs(5), "momentary loudness", |e| {
+        e.category == Category::Meters && e.data["momentary-lufs"].is_number()
+    });
+    assert!((-40.0..0.0).contains(&loud.data["momentary-lufs"].as_f64().unwrap()));
+
+    control.pause("p1").unwrap();
+    assert_eq!(control.status("p1").unwrap().state, State::Paused);
+    assert!(matches!(control.pause("p1"), Ok(_)), "pausing twice is fine");
+    control.start("p1").unwrap();
+    assert_eq!(control.status("p1").unwrap().state, State::Playing);
+    assert!(
+        matches!(control.remove("p1"), Err(ControlError::Conflict { .. })),
+        "a playing pipeline stays"
+    );
+
+    let stopped = control.stop("p1", true).unwrap();
+    assert_eq!(stopped.state, State::Stopped);
+    assert!(stopped.position_s.unwrap() > 0.0 && stopped.frames > 0, "{stopped:?}");
+    expect(&mut events, Duration::from_secs(5), "stopped", |e| {
+        e.kind == "state" && e.data["state"] == "stopped"
+    });
+    let again = control.start("p1").unwrap_err();
+    assert_eq!(again.field(), "state");
+    control.remove("p1").unwrap();
+    assert!(matches!(control.status("p1"), Err(ControlError::NotFound(_))));
+}
+
+#[test]
+fn a_frozen_picture_and_silence_are_raised_and_cleared() {
+    init();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    // Moving bars and a tone: nothing to say.
+    let made = control
+        .create(
+            "ada",
+            live("pattern = \"smpte\", horizontal-speed = 4", "wave = \"sine\""),
+        )
+        .unwrap();
+    control.start(&made.id).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(control.status(&made.id).unwrap().alerts.is_empty());
+
+    // The picture stops moving and the sound goes.
+    control
+        .set_property(&made.id, "cam", "horizontal-speed", &json!(0))
+        .unwrap();
+    control.set_property(&made.id, "mic", "volume", &json!(0.0)).unwrap();
+    let frozen = expect(
+        &mut events,
+        Duration::from_secs(6),
+        "frozen picture",
+        alert("frozen-picture", true),
+    );
+    assert_eq!(frozen.data["element"], "cam");
+    expect(&mut events, Duration::from_secs(6), "silence", alert("silence", true));
+    assert_eq!(control.status(&made.id).unwrap().alerts.len(), 2);
+
+    control
+        .set_property(&made.id, "cam", "horizontal-speed", &json!(4))
+        .unwrap();
+    control.set_property(&made.id, "mic", "volume", &json!(0.5)).unwrap();
+    expect(
+        &mut events,
+        Duration::from_secs(3),
+        "moving again",
+        alert("frozen-picture", false),
+    );
+    expect(
+        &mut events,
+        Duration::from_secs(3),
+        "sound again",
+        alert("silence", false),
+    );
+    assert!(control.status(&made.id).unwrap().alerts.is_empty());
+}
+
+#[test]
+fn black_picture_and_lost_input_are_alerts() {
+    init();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    let made = control
+        .create("ada", live("pattern = \"black\"", "wave = \"sine\""))
+        .unwrap();
+    control.start(&made.id).unwrap();
+    expect(
+        &mut events,
+        Duration::from_secs(6),
+        "black picture",
+        alert("black-picture", true),
+    );
+    // A black picture is not also a frozen one.
+    assert!(
+        !control
+            .status(&made.id)
+            .unwrap()
+            .alerts
+            .iter()
+            .any(|a| a["alert"] == "frozen-picture")
+    );
+
+    // An input that gives a few buffers and then nothing.
+    let mut quiet = live("pattern = \"ball\"", "wave = \"sine\"");
+    quiet.set.push("cam.num-buffers=15".into());
+    let made = control.create("ada", quiet).unwrap();
+    control.start(&made.id).unwrap();
+    let lost = expect(&mut events, Duration::from_secs(8), "lost input", |e| {
+        alert("lost-input", true)(e) && e.pipeline == made.id
+    });
+    assert_eq!(lost.data["element"], "cam");
+}
+
+#[test]
+fn live_properties_are_checked_as_pipeline_files_are() {
+    init();
+    let control = Control::default();
+    let made = control
+        .create("ada", live("pattern = \"ball\"", "wave = \"sine\""))
+        .unwrap();
+    let id = made.id.as_str();
+    assert_eq!(
+        control.set_property(id, "cam", "pattern", &json!("snow")).unwrap(),
+        json!("snow")
+    );
+    assert_eq!(control.properties(id, "cam").unwrap()["pattern"], json!("snow"));
+    let refused = |element: &str, property: &str, value: serde_json::Value| {
+        control.set_property(id, element, property, &value).unwrap_err()
+    };
+    let e = refused("cam", "pattern", json!("plaid"));
+    assert_eq!(e.field(), "property");
+    assert!(e.to_string().contains("plaid"), "{e}");
+    assert_eq!(refused("cam", "patern", json!("snow")).field(), "property");
+    assert!(
+        refused("cam", "patern", json!("snow"))
+            .to_string()
+            .contains("did you mean `pattern`")
+    );
+    assert_eq!(refused("camera", "pattern", json!("snow")).field(), "element");
+    assert_eq!(refused("mic", "volume", json!(99.0)).field(), "property");
+    assert_eq!(refused("mic", "volume", json!(null)).field(), "value");
+    assert!(matches!(
+        control.set_property("p9", "cam", "pattern", &json!(1)),
+        Err(ControlError::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_failing_pipeline_restarts_as_its_policy_says_then_fails() {
+    init();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    // Caps that cannot be negotiated: an error once it plays.
+    let mut create = toml(
+        r#"
+[pipeline]
+links = ["cam ! video/x-raw,width=100 ! video/x-raw,width=200 ! out"]
+[source.cam]
+element = "videotestsrc"
+properties = { is-live = true }
+[sink.out]
+element = "fakesink"
+"#,
+    );
+    create.restart = Restart { attempts: 2 };
+    let made = control.create("ada", create).unwrap();
+    control.start(&made.id).unwrap();
+    for _ in 0..2 {
+        expect(&mut events, Duration::from_secs(10), "restarting", |e| {
+            e.data["state"] == "restarting"
+        });
+    }
+    expect(&mut events, Duration::from_secs(10), "failed", |e| {
+        e.data["state"] == "failed"
+    });
+    let status = control.status(&made.id).unwrap();
+    assert_eq!((status.state, status.restarts), (State::Failed, 2));
+    let error = status.error.unwrap();
+    assert!(error.contains("cam") || error.contains("negotiat"), "{error}");
+}
+
+#[test]
+fn bad_requests_name_their_field() {
+    init();
+    let control = Control::new(Some(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../pipelines"),
+    ));
+    assert!(control.shipped().contains(&"demo".to_owned()));
+    let field = |create: Create| control.create("ada", create).unwrap_err().field().to_owned();
+    assert_eq!(field(toml("[pipeline")), "toml");
+    assert_eq!(
+        field(toml("[pipeline]\nlinks = [\"videotestsrc ! nosuchelement\"]")),
+        "toml"
+    );
+    let named = |name: &str, set: &[&str]| Create {
+        source: Source::Name(name.into()),
+        set: set.iter().map(|s| s.to_string()).collect(),
+        duration: None,
+        restart: Restart::default(),
+    };
+    let e = control.create("ada", named("demos", &[])).unwrap_err();
+    assert_eq!(e.field(), "name");
+    assert!(e.to_string().contains("demo"), "{e}");
+    assert_eq!(field(named("demo", &["camera.pattern=ball", "nothing"])), "set[1]");
+    assert_eq!(
+        field(named("demo", &["camera.pattern=ball", "camera.patern=ball"])),
+        "set[1]"
+    );
+    assert_eq!(field(named("demo", &["camera.pattern=plaid"])), "set[0]");
+}
