@@ -333,15 +333,15 @@ fn build(file: &PipelineFile, origin: &str, set: &[String]) -> Result<slate_pipe
 }
 
 /// Which field a build fault is about: an override (`set[N]`) when it
-/// has no line in the file and names the override's element and
-/// property, else the file.
+/// has no line in the file and names the override's property, else the
+/// file.
 fn fault_field(e: &slate_pipeline::PipelineError, origin: &str, set: &[String]) -> String {
     let from_override = e.at.is_none().then(|| {
         set.iter().position(|assignment| {
             let target = assignment.split_once('=').map_or(assignment.as_str(), |(t, _)| t);
-            target.split_once('.').is_some_and(|(element, property)| {
-                e.message.contains(&format!("`{element}`")) && e.message.contains(&format!("`{property}`"))
-            })
+            target
+                .split_once('.')
+                .is_some_and(|(_, property)| e.message.contains(&format!("property `{property}`")))
         })
     });
     match from_override.flatten() {

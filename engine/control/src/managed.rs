@@ -243,9 +243,7 @@ impl Managed {
                 Ok(())
             }
             State::Paused => {
-                live.pipeline
-                    .set_state(gst::State::Playing)
-                    .map_err(|_| conflict("state", "the pipeline refused to play again"))?;
+                resume(&live.pipeline).map_err(|_| conflict("state", "the pipeline refused to play again"))?;
                 self.set_state(&mut live, State::Playing);
                 Ok(())
             }
@@ -286,7 +284,7 @@ impl Managed {
             }
             State::Paused => {
                 // EOS only flows while playing.
-                let _ = live.pipeline.set_state(gst::State::Playing);
+                let _ = resume(&live.pipeline);
                 live.stop.request();
                 self.set_state(&mut live, State::Stopping);
             }
@@ -442,6 +440,14 @@ impl Managed {
             json!({ "alert": alert.as_str(), "active": true, "message": message, "element": element }),
         );
     }
+}
+
+/// Plays a paused pipeline again and waits (a little) for it to get
+/// there: an EOS sent while the change is still under way is lost.
+fn resume(pipeline: &gst::Pipeline) -> Result<(), gst::StateChangeError> {
+    pipeline.set_state(gst::State::Playing)?;
+    let (result, _, _) = pipeline.state(gst::ClockTime::from_seconds(5));
+    result.map(|_| ())
 }
 
 impl Drop for Managed {

@@ -27,7 +27,8 @@ pub(super) struct Picture {
 impl Picture {
     pub(super) fn new(element: gst::Element, info: gst_video::VideoInfo) -> Option<Picture> {
         let format = info.format_info();
-        if format.depth()[0] != 8 || info.width() == 0 || info.height() == 0 || format.is_tiled() {
+        let depth = format.depth()[0];
+        if !(8..=16).contains(&depth) || info.width() == 0 || info.height() == 0 || format.is_tiled() {
             tracing::debug!("{}: no picture checks for {:?}", element.name(), info.format());
             return None;
         }
@@ -50,12 +51,27 @@ impl Picture {
         let (width, height) = (info.comp_width(0) as usize, info.comp_height(0) as usize);
         let stride = info.comp_stride(0) as usize;
         let step = info.comp_pstride(0) as usize;
+        let format = info.format_info();
+        let (depth, shift) = (format.depth()[0], format.shift()[0]);
+        let little = format.flags().contains(gst_video::VideoFormatFlags::LE);
+        // One component as 8 bits, whatever its depth (AYUV64 and other
+        // 16-bit formats are what test sources offer first).
+        let read = |at: usize| -> u8 {
+            let raw = match depth {
+                8 => data.get(at).map(|&b| u32::from(b)),
+                _ => data.get(at..at + 2).map(|b| match little {
+                    true => u32::from(u16::from_le_bytes([b[0], b[1]])),
+                    false => u32::from(u16::from_be_bytes([b[0], b[1]])),
+                }),
+            };
+            raw.map_or(0, |raw| ((raw >> shift) >> (depth - 8)) as u8)
+        };
         self.samples.clear();
         for gy in 0..GRID.1 {
             let y = (gy * 2 + 1) * height / (GRID.1 * 2);
             for gx in 0..GRID.0 {
                 let x = (gx * 2 + 1) * width / (GRID.0 * 2);
-                self.samples.push(data.get(y * stride + x * step).copied().unwrap_or(0));
+                self.samples.push(read(y * stride + x * step));
             }
         }
         let now = Instant::now();
