@@ -74,8 +74,9 @@ def main():
         Select(driver.find_element(By.ID, "shipped")).select_by_value("demo")
         driver.find_element(By.ID, "duration").send_keys("120s")
         driver.find_element(By.ID, "create").click()
-        row = wait(driver, 20, "the demo playing", lambda d: d.find_elements(By.CSS_SELECTOR, '#pipelines tr[data-state="playing"]'))[0]
-        demo = row.get_attribute("data-id")
+        # The table is drawn afresh every second: read it in one script.
+        demo = wait(driver, 20, "the demo playing", lambda d: d.execute_script(
+            "const row = document.querySelector('#pipelines tr[data-state=\"playing\"]'); return row && row.dataset.id"))
         results["demo"] = demo
 
         # The preview plays: the video's clock advances by 3 s or more.
@@ -128,7 +129,9 @@ element = "fakesink"
         driver.save_screenshot(os.environ["SLATE_SHOT"])
 
         # Stop from the page: the demo drains, its files are finalised.
-        driver.find_element(By.CSS_SELECTOR, f'#pipelines tr[data-id="{demo}"]').click()
+        driver.execute_script(f"document.querySelector('#pipelines tr[data-id=\"{demo}\"]').click()")
+        wait(driver, 5, "the demo selected", lambda d: d.execute_script(
+            "return document.querySelector('#detail-title').textContent").startswith(demo + " "))
         driver.find_element(By.ID, "stop").click()
         wait(driver, 60, "the demo stopped", lambda d: d.find_elements(By.CSS_SELECTOR, f'#pipelines tr[data-id="{demo}"][data-state="stopped"]'))
         api("POST", f"/v1/pipelines/{trap['id']}/stop?wait=true")

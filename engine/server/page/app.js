@@ -40,7 +40,7 @@ async function signIn(token) {
   try {
     const me = await api("/v1/me");
     sessionStorage.setItem("slate-token", token);
-    $("#who").textContent = `${me.name} (${me.role})`;
+    $("#who").textContent = `${me.account.name} (${me.account.role})`;
     $("#login-view").hidden = true;
     $("#main-view").hidden = false;
     $("#logout").hidden = false;
