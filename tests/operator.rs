@@ -178,7 +178,10 @@ fn the_demo_started_over_http_makes_what_slate_run_makes() {
     // frame on, the timeline is the same.
     let relative = |lines: &[Value]| -> Vec<i64> {
         let first = lines[0]["pts"].as_f64().unwrap();
-        lines.iter().map(|l| ((l["pts"].as_f64().unwrap() - first) * 1000.0).round() as i64).collect()
+        lines
+            .iter()
+            .map(|l| ((l["pts"].as_f64().unwrap() - first) * 1000.0).round() as i64)
+            .collect()
     };
     assert_eq!(relative(&cli), relative(&api), "the same frame times");
     for (a, b) in cli.iter().zip(&api) {
