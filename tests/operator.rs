@@ -326,16 +326,11 @@ fn malformed_messages_and_bodies_are_refused_by_field_while_pipelines_run() {
     let position = || wait_for_state(&server, "p1", &["playing"], Duration::from_secs(10))["position_s"].as_f64();
 
     let (mut socket, _) = tungstenite::connect(format!("ws://{}/v1/events", server.address)).unwrap();
-    let mut read = || -> Value {
-        loop {
-            match socket.read().unwrap() {
-                tungstenite::Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-                _ => continue,
-            }
-        }
+    let hello: Value = match socket.read().unwrap() {
+        tungstenite::Message::Text(text) => serde_json::from_str(&text).unwrap(),
+        other => panic!("a text message first, not {other:?}"),
     };
-    assert_eq!(read()["op"], "hello");
-    drop(read);
+    assert_eq!(hello["op"], "hello");
     let mut ask = |text: &str| -> Value {
         socket.send(tungstenite::Message::text(text)).unwrap();
         loop {

@@ -90,7 +90,7 @@ fn a_pipeline_plays_pauses_and_stops_reporting_its_states() {
 
     control.pause("p1").unwrap();
     assert_eq!(control.status("p1").unwrap().state, State::Paused);
-    assert!(matches!(control.pause("p1"), Ok(_)), "pausing twice is fine");
+    assert!(control.pause("p1").is_ok(), "pausing twice is fine");
     control.start("p1").unwrap();
     assert_eq!(control.status("p1").unwrap().state, State::Playing);
     assert!(

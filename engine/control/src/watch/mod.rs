@@ -163,8 +163,8 @@ impl Watch {
 /// What a source pad carries, decided by its caps on the first buffer.
 enum Probe {
     Unknown,
-    Audio(audio::Meter),
-    Picture(picture::Picture),
+    Audio(Box<audio::Meter>),
+    Picture(Box<picture::Picture>),
     Other,
 }
 
@@ -188,10 +188,10 @@ impl Probe {
             return Probe::Other;
         };
         if let Ok(info) = gst_audio::AudioInfo::from_caps(caps) {
-            return audio::Meter::new(element, info).map_or(Probe::Other, Probe::Audio);
+            return audio::Meter::new(element, info).map_or(Probe::Other, |m| Probe::Audio(Box::new(m)));
         }
         if let Ok(info) = gst_video::VideoInfo::from_caps(caps) {
-            return picture::Picture::new(element, info).map_or(Probe::Other, Probe::Picture);
+            return picture::Picture::new(element, info).map_or(Probe::Other, |p| Probe::Picture(Box::new(p)));
         }
         Probe::Other
     }
