@@ -74,30 +74,15 @@ pub fn run(pipelines: usize, marks: usize) -> anyhow::Result<()> {
         control.start(&status.id)?;
         ids.push(status.id);
     }
-    let router = slate_server::router(slate_server::Server {
+    let server = crate::loopback::serve(slate_server::Server {
         registry,
         access,
         inbox: None,
         feed: None,
         limits: slate_server::RateLimits::unlimited(),
         control: control.clone(),
-    });
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            slate_server::serve(listener, router, async {
-                let _ = stop_rx.await;
-            })
-            .await
-        })?;
-        Ok(())
-    });
-
+    })?;
+    let address = server.address;
     let (mut socket, _) =
         tungstenite::connect(format!("ws://{address}/v1/events")).context("connecting to /v1/events")?;
     anyhow::ensure!(read(&mut socket)?["op"] == "hello", "no hello");
@@ -151,8 +136,7 @@ pub fn run(pipelines: usize, marks: usize) -> anyhow::Result<()> {
         ms(*latencies.last().unwrap())
     );
     println!("  p99 / aim (50 ms): {:.3}", ms(p99) / 50.0);
-    let _ = stop_tx.send(());
-    server.join().map_err(|_| anyhow!("the server panicked"))??;
+    server.stop()?;
     control.stop_all();
     Ok(())
 }

@@ -87,12 +87,9 @@ pub fn run(items: usize, users: usize, requests: usize) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
     let access = std::sync::Arc::new(slate_access::Access::with(registry.database().clone()));
     access.adopt_admin_token(TOKEN)?;
-    let router = slate_server::router(slate_server::Server {
+    let server = crate::loopback::serve(slate_server::Server {
         registry,
         access,
         inbox: None,
@@ -100,19 +97,8 @@ pub fn run(items: usize, users: usize, requests: usize) -> anyhow::Result<()> {
         // What is measured is the feed, not the limits.
         limits: slate_server::RateLimits::unlimited(),
         control: Default::default(),
-    });
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            slate_server::serve(listener, router, async {
-                let _ = stop_rx.await;
-            })
-            .await?;
-            anyhow::Ok(())
-        })
-    });
+    })?;
+    let address = server.address;
 
     let mut latencies = Vec::with_capacity(requests);
     let mut impressions: Vec<String> = Vec::new();
@@ -197,7 +183,6 @@ pub fn run(items: usize, users: usize, requests: usize) -> anyhow::Result<()> {
         accepted as f64 / elapsed
     );
     println!("a batch sent twice: {reply}");
-    let _ = stop_tx.send(());
-    server.join().map_err(|_| anyhow!("the server thread panicked"))??;
+    server.stop()?;
     Ok(())
 }

@@ -17,6 +17,7 @@ mod consent;
 mod events;
 mod feed;
 mod generate;
+mod loopback;
 mod lua;
 mod onnx;
 mod pipeline;
