@@ -4,7 +4,7 @@
 -- sync with what the host registers (engine/lua/src/automation/mod.rs, API).
 
 ---@class slate
----@field main Pipeline|nil the pipeline of `slate run FILE --script`; it plays once load() has run
+---@field main Pipeline|nil the pipeline of `slate run FILE --script` (it plays once load() has run), or the one the script is attached to under `slate serve` (POST /v1/pipelines/{id}/scripts), which only the control plane plays, pauses and stops
 slate = {}
 
 ---A pipeline from a gst-launch-1.0 line, or from a table shaped like a
@@ -105,6 +105,7 @@ function slate.log.error(message) end
 
 ---@class Pipeline
 local Pipeline = {}
+---play, pause and stop raise an error on a pipeline the control plane runs.
 function Pipeline:play() end
 function Pipeline:pause() end
 ---Sends end-of-stream so muxers finish their files, then stops the pipeline

@@ -1,8 +1,8 @@
 //! The control plane end to end, through `slate serve`: the operator page
 //! in a real browser (Chromium through chromedriver, driven by Selenium),
 //! the demo started over HTTP making what `slate run` makes, and malformed
-//! WebSocket messages and pipeline bodies refused by field while
-//! pipelines run.
+//! WebSocket messages, pipeline and script bodies refused by field while
+//! pipelines run (and a script attached and detached over HTTP).
 
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +31,9 @@ fn server(dir: &Path) -> Server {
             "slate.sqlite",
             "--pipelines",
         ])
-        .arg(repo().join("pipelines"));
+        .arg(repo().join("pipelines"))
+        .arg("--scripts")
+        .arg(repo().join("scripts"));
     for limit in ["read=1000000", "write=1000000"] {
         command.args(["--rate-limit", limit]);
     }
@@ -197,7 +199,7 @@ fn the_demo_started_over_http_makes_what_slate_run_makes() {
 /// Malformed messages, each with the field its refusal must name.
 fn malformed_messages(i: usize) -> (String, &'static str) {
     let junk = format!("x{i}");
-    let cases: [(String, &str); 20] = [
+    let cases: [(String, &str); 22] = [
         (format!("{{\"op\": \"identify\", \"token\": \"slt_{junk}\"}}"), "token"),
         ("{\"op\": 7}".into(), "op"),
         ("[1, 2, 3]".into(), "message"),
@@ -271,6 +273,44 @@ fn malformed_messages(i: usize) -> (String, &'static str) {
             ),
             "name",
         ),
+        (
+            format!(
+                "{{\"op\": \"request\", \"id\": {i}, \"type\": \"AttachScript\", \"data\": {{\"pipeline\": \"p1\", \"script\": {{\"lua\": \"local {junk} = \"}}}}}}"
+            ),
+            "lua",
+        ),
+        (
+            format!(
+                "{{\"op\": \"request\", \"id\": {i}, \"type\": \"DetachScript\", \"data\": {{\"pipeline\": \"p1\", \"script\": \"{junk}\"}}}}"
+            ),
+            "script",
+        ),
+    ];
+    cases[i % cases.len()].clone()
+}
+
+/// Malformed script bodies, each with the field its refusal names.
+fn malformed_script(i: usize) -> (String, &'static str) {
+    let junk = format!("y{i}");
+    let declares = "local s = slate.settings { every = { default = 1, min = 1 } }";
+    let cases: [(String, &str); 8] = [
+        (json!({ "lua": format!("local x = {junk}(") }).to_string(), "lua"),
+        ("{}".into(), "name"),
+        (json!({ "name": junk }).to_string(), "name"),
+        (json!({ "lua": "slate.main:stop()" }).to_string(), "lua"),
+        (
+            json!({ "lua": declares, "settings": { junk: 1 } }).to_string(),
+            "settings",
+        ),
+        (
+            json!({ "lua": declares, "settings": { "every": 0 } }).to_string(),
+            "settings",
+        ),
+        (
+            json!({ "lua": "x = 1", "settings": { "every": [1] } }).to_string(),
+            "settings.every",
+        ),
+        (json!({ "name": "watchdog", "lua": "x = 1" }).to_string(), "lua"),
     ];
     cases[i % cases.len()].clone()
 }
@@ -383,6 +423,63 @@ fn malformed_messages_and_bodies_are_refused_by_field_while_pipelines_run() {
         assert_eq!(code, 400, "{body} -> {answer}");
         assert_named(&answer, field, &['y'], &body);
     }
+    for i in 0..400 {
+        let (body, field) = malformed_script(i);
+        let (code, answer) = http(
+            &server.address,
+            "POST",
+            "/v1/pipelines/p1/scripts",
+            Some(&server.token),
+            body.as_bytes(),
+        );
+        assert_eq!(code, 400, "{body} -> {answer}");
+        assert_named(&answer, field, &['y'], &body);
+    }
+    // A script attached over HTTP tunes the pipeline, then detaches.
+    let script = "slate.after(100, function() slate.main:element('src'):set('pattern', 'ball') end)";
+    let (code, attached) = http(
+        &server.address,
+        "POST",
+        "/v1/pipelines/p1/scripts",
+        Some(&server.token),
+        json!({ "lua": script }).to_string().as_bytes(),
+    );
+    assert_eq!(code, 201, "{attached}");
+    let pattern = || {
+        let (_, properties) = http(
+            &server.address,
+            "GET",
+            "/v1/pipelines/p1/elements/src",
+            Some(&server.token),
+            b"",
+        );
+        properties["properties"]["pattern"].clone()
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pattern() != "ball" {
+        assert!(Instant::now() < deadline, "the script did not set the pattern");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, listed) = http(
+        &server.address,
+        "GET",
+        "/v1/pipelines/p1/scripts",
+        Some(&server.token),
+        b"",
+    );
+    assert_eq!(
+        (code, listed["scripts"][0]["id"].clone()),
+        (200, attached["id"].clone())
+    );
+    assert!(
+        listed["shipped"].as_array().unwrap().contains(&json!("watchdog")),
+        "{listed}"
+    );
+    let path = format!("/v1/pipelines/p1/scripts/{}", attached["id"].as_str().unwrap());
+    let (code, _) = http(&server.address, "DELETE", &path, Some(&server.token), b"");
+    assert_eq!(code, 204);
+    let (code, answer) = http(&server.address, "DELETE", &path, Some(&server.token), b"");
+    assert_eq!((code, answer["field"].as_str()), (400, Some("script")), "{answer}");
     // The socket still answers, the pipeline still plays, and it moved on.
     let answer = ask(&json!({ "op": "request", "id": "last", "type": "GetPipelines" }).to_string());
     assert_eq!(answer["ok"], true, "{answer}");

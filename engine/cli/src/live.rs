@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use gst::prelude::*;
 use indicatif::{ProgressBar, ProgressStyle};
-use slate_pipeline::{Outcome, PipelineFile, Progress, RunOptions, Stop};
+use slate_pipeline::{Heard, Outcome, PipelineFile, Progress, RunOptions, Stop};
 
 use crate::Failure;
 
@@ -131,7 +131,10 @@ fn watch(pipeline: &gst::Pipeline, duration: Option<Duration>) -> Result<(), Fai
         bar.tick();
         last = Some(p.clone());
     };
-    let mut on_message = |m: &gst::Message| announce(&bar, m);
+    let mut on_message = |m: &gst::Message| {
+        announce(&bar, m);
+        Heard::Noted
+    };
     let outcome = slate_pipeline::run(
         pipeline,
         RunOptions {

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// is one). Paths in them are relative to where the server runs.
     #[arg(long, value_name = "FOLDER")]
     pipelines: Option<PathBuf>,
+    /// The shipped automation scripts `POST /v1/pipelines/{id}/scripts`
+    /// takes by name: the `*.lua` files in this folder (default: `scripts`
+    /// here, if there is one).
+    #[arg(long, value_name = "FOLDER")]
+    scripts: Option<PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
@@ -86,17 +91,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let library = match args.pipelines {
-        Some(folder) if !folder.is_dir() => {
-            return Err(Failure::BadInput(anyhow!(
-                "--pipelines {}: not a folder",
-                folder.display()
-            )));
-        }
-        Some(folder) => Some(folder),
-        None => Some(PathBuf::from("pipelines")).filter(|p| p.is_dir()),
-    };
-    let control = Arc::new(slate_control::Control::new(library));
+    let library = folder_option("--pipelines", args.pipelines, "pipelines")?;
+    let mut control = slate_control::Control::new(library);
+    if let Some(scripts) = folder_option("--scripts", args.scripts, "scripts")? {
+        control = control.with_scripts(scripts);
+    }
+    let control = Arc::new(control);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -150,4 +150,17 @@ fn admin_token(access: &slate_access::Access, path: &Path) -> anyhow::Result<Opt
         .adopt_admin_token(&secret)
         .with_context(|| format!("--token-file {}", path.display()))?;
     Ok(Some(path.to_owned()))
+}
+
+/// A folder option: the folder given (which must be one), else `default`
+/// here if there is one.
+fn folder_option(option: &str, given: Option<PathBuf>, default: &str) -> Result<Option<PathBuf>, Failure> {
+    match given {
+        Some(folder) if !folder.is_dir() => Err(Failure::BadInput(anyhow!(
+            "{option} {}: not a folder",
+            folder.display()
+        ))),
+        Some(folder) => Ok(Some(folder)),
+        None => Ok(Some(PathBuf::from(default)).filter(|p| p.is_dir())),
+    }
 }

@@ -16,6 +16,7 @@ use crate::error::{ControlError, conflict, invalid};
 use crate::events::Event;
 use crate::graph::{Graph, Output};
 use crate::managed::{Made, Managed, Restart, Status};
+use crate::scripts::{Attach, ScriptStatus};
 
 /// How many pipelines a server holds at once (finished ones count until
 /// they are removed).
@@ -47,6 +48,7 @@ pub struct Control {
     next: AtomicU64,
     events: broadcast::Sender<Event>,
     library: Option<PathBuf>,
+    scripts: Option<PathBuf>,
 }
 
 impl Control {
@@ -58,7 +60,38 @@ impl Control {
             next: AtomicU64::new(1),
             events: broadcast::channel(4096).0,
             library,
+            scripts: None,
         }
+    }
+
+    /// Ships the automation scripts (`*.lua`) in `folder` too: they attach
+    /// by name.
+    pub fn with_scripts(mut self, folder: PathBuf) -> Control {
+        self.scripts = Some(folder);
+        self
+    }
+
+    /// The shipped automation scripts' names.
+    pub fn shipped_scripts(&self) -> Vec<String> {
+        crate::scripts::shipped(self.scripts.as_ref())
+    }
+
+    /// Attaches a Lua automation script to pipeline `id`: `slate.main` in
+    /// the script is the pipeline. Refusals name `lua`, `name` or
+    /// `settings`, with the script's line.
+    pub fn attach(&self, id: &str, attach: Attach) -> Result<ScriptStatus, ControlError> {
+        let managed = self.get(id)?;
+        let script = crate::scripts::resolve(self.scripts.as_ref(), attach)?;
+        managed.attach(script)
+    }
+
+    /// Detaches script `script` from pipeline `id` once its `unload()` ran.
+    pub fn detach(&self, id: &str, script: &str) -> Result<(), ControlError> {
+        self.get(id)?.detach(script)
+    }
+
+    pub fn scripts(&self, id: &str) -> Result<Vec<ScriptStatus>, ControlError> {
+        Ok(self.get(id)?.scripts())
     }
 
     /// Every event of every pipeline from now on.

@@ -29,10 +29,13 @@ pub enum Category {
     /// What Slate raises itself: black or frozen picture, silence, lost
     /// input, dropped frames, stage faults.
     Alerts,
+    /// Automation scripts attached and detached, their log lines and
+    /// errors.
+    Scripts,
 }
 
 impl Category {
-    pub const ALL: [Category; 7] = [
+    pub const ALL: [Category; 8] = [
         Category::Pipelines,
         Category::Stages,
         Category::Consent,
@@ -40,6 +43,7 @@ impl Category {
         Category::Provenance,
         Category::Meters,
         Category::Alerts,
+        Category::Scripts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Category {
             Category::Provenance => "provenance",
             Category::Meters => "meters",
             Category::Alerts => "alerts",
+            Category::Scripts => "scripts",
         }
     }
 

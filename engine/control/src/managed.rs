@@ -3,19 +3,21 @@
 //! and what it has reported.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use slate_pipeline::{Outcome, Progress, RunOptions, Stop};
+use slate_pipeline::{Heard, Outcome, Progress, RunOptions, Stop};
 use tokio::sync::broadcast;
 
-use crate::error::{ControlError, conflict};
+use crate::error::{ControlError, conflict, invalid};
 use crate::events::{self, Category, Event};
 use crate::graph::Output;
+use crate::scripts::{Attached, MAX_SCRIPTS, Script, ScriptStatus};
 use crate::watch::{Alert, Watch};
 
 /// Where a pipeline is in its life.
@@ -46,14 +48,32 @@ impl State {
     }
 }
 
-/// What to do when a running pipeline fails.
+/// What to do when a pipeline fails.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Restart {
-    /// How many times to build and start it again after a failure (0: never).
+    /// How many restarts a failure may use (0: none): per branch when
+    /// `scope` is `branch`, for the whole pipeline when it is `pipeline`.
     #[serde(default)]
     pub attempts: u32,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+/// What a restart starts again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Scope {
+    /// The failed element's branch (the element and the chain feeding it,
+    /// up to a tee, a mixer or its source), in place, while the rest of
+    /// the pipeline runs on; `Element:restart` in automation scripts does
+    /// the same. A pipeline that fails before it plays is built again.
+    #[default]
+    Branch,
+    /// The whole pipeline, built again.
+    Pipeline,
 }
 
 /// A pipeline as its operators see it.
@@ -85,6 +105,8 @@ pub struct Status {
     pub preview: Option<String>,
     /// Alerts raised and not cleared.
     pub alerts: Vec<Value>,
+    /// Automation scripts attached.
+    pub scripts: Vec<ScriptStatus>,
 }
 
 /// How a pipeline is built again after a failure.
@@ -111,6 +133,9 @@ pub(crate) struct Managed {
     events: broadcast::Sender<Event>,
     live: Mutex<Live>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    scripts: Mutex<Vec<Attached>>,
+    /// Numbers scripts (`s1`, ...) and their attachments.
+    next_script: AtomicU64,
 }
 
 struct Live {
@@ -126,6 +151,12 @@ struct Live {
     alerts: BTreeMap<(String, String), Value>,
     /// When each element's last throttled alert went out.
     throttled: BTreeMap<(String, &'static str), Instant>,
+    /// It reached PLAYING (since it was last built).
+    played: bool,
+    /// Restarts per failed element, under the branch scope.
+    branch_restarts: BTreeMap<String, u32>,
+    /// The elements of branches being restarted now.
+    recovering: Vec<Vec<String>>,
 }
 
 /// Stage faults and dropped frames come in floods: one alert per element
@@ -156,8 +187,13 @@ impl Managed {
                 outputs,
                 alerts: BTreeMap::new(),
                 throttled: BTreeMap::new(),
+                played: false,
+                branch_restarts: BTreeMap::new(),
+                recovering: Vec::new(),
             }),
             thread: Mutex::new(None),
+            scripts: Mutex::default(),
+            next_script: AtomicU64::new(1),
         }
     }
 
@@ -196,6 +232,7 @@ impl Managed {
             preview: crate::graph::preview(&live.outputs)
                 .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
             alerts: live.alerts.values().cloned().collect(),
+            scripts: self.scripts(),
         }
     }
 
@@ -217,8 +254,11 @@ impl Managed {
         let previous = live.state;
         live.state = state;
         if state.is_over() {
-            // What is over raises nothing any more.
+            // What is over raises nothing any more, and is tuned by no one.
             live.alerts.clear();
+            for script in self.attached().iter_mut() {
+                script.detach("the pipeline is over");
+            }
         }
         tracing::info!("pipeline {} ({}): {:?} -> {:?}", self.id, self.name, previous, state);
         self.publish(
@@ -339,7 +379,8 @@ impl Managed {
                 Ok(Outcome::Aborted) => State::Aborted,
                 Err(e) => {
                     live.error = Some(e.to_string());
-                    if stop.requests() == 0 && live.restarts < self.restart.attempts {
+                    let rebuild = self.restart.scope == Scope::Pipeline || !live.played;
+                    if rebuild && stop.requests() == 0 && live.restarts < self.restart.attempts {
                         live.restarts += 1;
                         let attempt = live.restarts;
                         self.set_state(&mut live, State::Restarting);
@@ -352,8 +393,11 @@ impl Managed {
                                     self.set_state(&mut live, State::Stopped);
                                     return;
                                 }
-                                live.pipeline = built.pipeline;
+                                live.pipeline = built.pipeline.clone();
+                                live.played = false;
                                 self.set_state(&mut live, State::Playing);
+                                drop(live);
+                                self.attach_again(&built.pipeline);
                                 continue;
                             }
                             Err(e) => {
@@ -372,14 +416,148 @@ impl Managed {
         }
     }
 
-    /// Counts and forwards one bus message.
-    fn on_message(&self, message: &gst::Message) {
-        if let gst::MessageView::Qos(qos) = message.view() {
-            self.on_qos(message, qos);
-            return;
+    fn attached(&self) -> MutexGuard<'_, Vec<Attached>> {
+        self.scripts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn scripts(&self) -> Vec<ScriptStatus> {
+        self.attached().iter().map(|a| a.status.clone()).collect()
+    }
+
+    /// Attaches an automation script to the pipeline (see
+    /// [`crate::scripts`]).
+    pub(crate) fn attach(self: &Arc<Self>, script: Script) -> Result<ScriptStatus, ControlError> {
+        let (state, pipeline) = {
+            let live = self.live();
+            (live.state, live.pipeline.clone())
+        };
+        if state.is_over() {
+            return Err(conflict(
+                "state",
+                format!(
+                    "pipeline {} is {state:?}; scripts attach to a pipeline that runs",
+                    self.id
+                )
+                .to_lowercase(),
+            ));
+        }
+        if self.attached().len() >= MAX_SCRIPTS {
+            return Err(conflict(
+                "script",
+                format!(
+                    "pipeline {} has {MAX_SCRIPTS} scripts already; detach one first",
+                    self.id
+                ),
+            ));
+        }
+        let id = format!("s{}", self.next_script.fetch_add(1, Ordering::Relaxed));
+        let attached = self.start_script(id, script, pipeline)?;
+        Ok(self.adopt(attached))
+    }
+
+    /// Keeps a script that started and says so.
+    fn adopt(&self, attached: Attached) -> ScriptStatus {
+        let status = attached.status.clone();
+        self.attached().push(attached);
+        self.publish(
+            Category::Scripts,
+            "attached",
+            json!({ "script": status.id, "name": status.name, "settings": status.settings }),
+        );
+        status
+    }
+
+    fn start_script(
+        self: &Arc<Self>,
+        id: String,
+        script: Script,
+        pipeline: gst::Pipeline,
+    ) -> Result<Attached, ControlError> {
+        let serial = self.next_script.fetch_add(1, Ordering::Relaxed);
+        let me = Arc::downgrade(self);
+        let said = id.clone();
+        let log = slate_lua::LogListener(Arc::new(move |level, line| {
+            if let Some(me) = me.upgrade() {
+                me.publish(
+                    Category::Scripts,
+                    "log",
+                    json!({ "script": said, "level": level, "message": line }),
+                );
+            }
+        }));
+        let me: Weak<Managed> = Arc::downgrade(self);
+        let ended_id = id.clone();
+        Attached::start(id, serial, script, pipeline, log, move |reason| {
+            let Some(me) = me.upgrade() else { return };
+            me.attached().retain(|a| a.serial != serial);
+            me.publish(
+                Category::Scripts,
+                "detached",
+                json!({ "script": ended_id, "reason": reason }),
+            );
+        })
+    }
+
+    /// Detaches script `script` and waits for its `unload()`; the pipeline
+    /// runs on.
+    pub(crate) fn detach(&self, script: &str) -> Result<(), ControlError> {
+        let mut scripts = self.attached();
+        let at = scripts.iter().position(|a| a.status.id == script).ok_or_else(|| {
+            let ids: Vec<&str> = scripts.iter().map(|a| a.status.id.as_str()).collect();
+            invalid(
+                "script",
+                format!(
+                    "pipeline {} has no script `{script}`; attached: {}",
+                    self.id,
+                    if ids.is_empty() { "none".into() } else { ids.join(", ") }
+                ),
+            )
+        })?;
+        let mut attached = scripts.remove(at);
+        drop(scripts);
+        attached.detach("detached");
+        attached.join();
+        Ok(())
+    }
+
+    /// The pipeline was built again: its scripts are attached to the new
+    /// one, under the same ids, with the same settings.
+    fn attach_again(self: &Arc<Self>, pipeline: &gst::Pipeline) {
+        let old: Vec<Attached> = std::mem::take(&mut *self.attached());
+        for mut attached in old {
+            let (id, script) = (attached.status.id.clone(), attached.script.clone());
+            attached.detach("the pipeline was built again");
+            attached.join();
+            match self.start_script(id.clone(), script, pipeline.clone()) {
+                Ok(again) => {
+                    self.adopt(again);
+                }
+                Err(e) => tracing::warn!("pipeline {}: script {id} did not load again: {e}", self.id),
+            }
+        }
+    }
+
+    /// Counts and forwards one bus message; says whether a failure it
+    /// reports is being recovered from.
+    fn on_message(self: &Arc<Self>, message: &gst::Message) -> Heard {
+        for script in self.attached().iter() {
+            script.deliver(message);
+        }
+        let heard = self.recover(message);
+        match message.view() {
+            gst::MessageView::Qos(qos) => {
+                self.on_qos(message, qos);
+                return heard;
+            }
+            gst::MessageView::StateChanged(change)
+                if change.current() == gst::State::Playing && message.src() == Some(self.pipeline().upcast_ref()) =>
+            {
+                self.live().played = true;
+            }
+            _ => {}
         }
         let Some((category, kind, data)) = events::from_message(message) else {
-            return;
+            return heard;
         };
         let element = data["element"].as_str().unwrap_or_default().to_owned();
         match (category, kind.as_str()) {
@@ -409,6 +587,90 @@ impl Managed {
             _ => {}
         }
         self.publish(category, &kind, data);
+        heard
+    }
+
+    /// Under the branch scope, a failure while playing restarts the failed
+    /// element's branch, after a wait that grows with each attempt, on a
+    /// thread of its own while the rest runs on. Further errors from that
+    /// branch, and the end of stream the failure sent downstream, are part
+    /// of the same failure. Once the branch has used its attempts (or will
+    /// not start again) the failure ends the run.
+    fn recover(self: &Arc<Self>, message: &gst::Message) -> Heard {
+        if self.restart.scope != Scope::Branch || self.restart.attempts == 0 {
+            return Heard::Noted;
+        }
+        let mut live = self.live();
+        if live.stop.requests() > 0 || !live.played {
+            return Heard::Noted;
+        }
+        let error = match message.view() {
+            gst::MessageView::Eos(_) if !live.recovering.is_empty() => return Heard::Recovering,
+            gst::MessageView::Error(e) => e.error().to_string(),
+            _ => return Heard::Noted,
+        };
+        let Some(element) = message.src().and_then(|s| s.downcast_ref::<gst::Element>()).cloned() else {
+            return Heard::Noted;
+        };
+        let name = element.name().to_string();
+        if live.recovering.iter().any(|branch| branch.contains(&name)) {
+            return Heard::Recovering;
+        }
+        let attempt = {
+            let tries = live.branch_restarts.entry(name.clone()).or_default();
+            if *tries >= self.restart.attempts {
+                return Heard::Noted;
+            }
+            *tries += 1;
+            *tries
+        };
+        let branch = slate_pipeline::branch_of(&element);
+        live.recovering
+            .push(branch.iter().map(|e| e.name().to_string()).collect());
+        live.restarts += 1;
+        live.error = Some(format!("{name}: {error}"));
+        let line = slate_pipeline::describe_branch(&branch);
+        self.publish(
+            Category::Pipelines,
+            "branch-restarting",
+            json!({ "element": name, "branch": line, "attempt": attempt, "error": error }),
+        );
+        drop(live);
+        let me = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("restart-{}", self.id))
+            .spawn(move || me.restart_branch(&element, attempt));
+        match spawned {
+            Ok(_) => Heard::Recovering,
+            Err(_) => Heard::Noted,
+        }
+    }
+
+    fn restart_branch(&self, element: &gst::Element, attempt: u32) {
+        std::thread::sleep(Duration::from_millis(500) * attempt);
+        let name = element.name().to_string();
+        if self.live().stop.requests() > 0 {
+            return;
+        }
+        let result = slate_pipeline::restart_branch(element);
+        let mut live = self.live();
+        live.recovering.retain(|branch| !branch.contains(&name));
+        match result {
+            Ok(branch) => self.publish(
+                Category::Pipelines,
+                "branch-restarted",
+                json!({ "element": name, "branch": slate_pipeline::describe_branch(&branch), "attempt": attempt }),
+            ),
+            Err(why) => {
+                // It will not come back: the next error from it ends the run.
+                live.branch_restarts.insert(name, u32::MAX);
+                drop(live);
+                let error = gst::message::Error::builder(gst::CoreError::StateChange, &why)
+                    .src(element)
+                    .build();
+                let _ = element.post_message(error);
+            }
+        }
     }
 
     fn on_qos(&self, message: &gst::Message, qos: &gst::message::Qos) {
@@ -452,6 +714,10 @@ fn resume(pipeline: &gst::Pipeline) -> Result<(), gst::StateChangeError> {
 
 impl Drop for Managed {
     fn drop(&mut self) {
+        for mut script in std::mem::take(&mut *self.attached()) {
+            script.detach("the pipeline was removed");
+            script.join();
+        }
         let _ = self.live().pipeline.set_state(gst::State::Null);
     }
 }

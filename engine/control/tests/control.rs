@@ -1,10 +1,14 @@
 //! The control plane on real pipelines: states, events, meters, the
-//! alerts Slate raises itself, live properties and the restart policy.
+//! alerts Slate raises itself, live properties, automation scripts and
+//! the restart policy.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use slate_control::{Category, Control, ControlError, Create, Event, Restart, Source, State};
+use slate_control::{
+    Attach, Category, Control, ControlError, Create, Event, Restart, Scope, ScriptSource, Source, State,
+};
 use tokio::sync::broadcast::Receiver;
 
 fn init() {
@@ -252,7 +256,10 @@ element = "fakesink"
 properties = { state-error = "paused-to-playing" }
 "#,
     );
-    create.restart = Restart { attempts: 2 };
+    create.restart = Restart {
+        attempts: 2,
+        scope: Scope::Pipeline,
+    };
     let made = control.create("ada", create).unwrap();
     control.start(&made.id).unwrap();
     for _ in 0..2 {
@@ -297,4 +304,198 @@ fn bad_requests_name_their_field() {
         "set[1]"
     );
     assert_eq!(field(named("demo", &["camera.pattern=plaid"])), "set[0]");
+}
+
+#[test]
+fn a_pipeline_that_fails_to_start_is_built_again_under_the_branch_scope_too() {
+    init();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    let mut create = toml(
+        "[pipeline]\nlinks = [\"cam ! out\"]\n[source.cam]\nelement = \"videotestsrc\"\n\
+         [sink.out]\nelement = \"fakesink\"\nproperties = { state-error = \"paused-to-playing\" }\n",
+    );
+    create.restart = Restart {
+        attempts: 1,
+        scope: Scope::Branch,
+    };
+    let made = control.create("ada", create).unwrap();
+    control.start(&made.id).unwrap();
+    expect(&mut events, Duration::from_secs(10), "restarting", |e| {
+        e.data["state"] == "restarting"
+    });
+    expect(&mut events, Duration::from_secs(10), "failed", |e| {
+        e.data["state"] == "failed"
+    });
+    assert_eq!(control.status(&made.id).unwrap().restarts, 1);
+}
+
+/// Seconds of running time `metalog` wrote, one per frame.
+fn logged_times(path: &Path) -> Vec<f64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()?["pts"].as_f64())
+        .collect()
+}
+
+#[test]
+fn a_failed_branch_restarts_in_place_while_the_rest_runs_on_until_its_attempts_are_used() {
+    init();
+    let plugins = slate_test_plugins::build(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let control = Control::default();
+    let mut events = control.subscribe();
+    // The camera fails on its 15th frame (0.5 s) after every start; the
+    // program beside it never fails.
+    let mut create = toml(&format!(
+        r#"
+[pipeline]
+links = ["camera ! camlog ! camsink", "program ! proglog ! progsink"]
+[source.camera]
+element = "wasmsrc"
+caps = "video/x-raw,format=RGBA,width=64,height=48,framerate=30/1"
+properties = {{ plugin = "{plugin}", config = '{{"fail-at": 15}}', is-live = true }}
+[source.program]
+element = "videotestsrc"
+caps = "video/x-raw,width=64,height=48,framerate=30/1"
+properties = {{ is-live = true }}
+[stage.camlog]
+element = "metalog"
+properties = {{ location = "{camera}" }}
+[stage.proglog]
+element = "metalog"
+properties = {{ location = "{program}" }}
+[sink.camsink]
+element = "fakesink"
+properties = {{ sync = true }}
+[sink.progsink]
+element = "fakesink"
+properties = {{ sync = true }}
+"#,
+        plugin = plugins.join("flaky_source.wasm").display(),
+        camera = dir.path().join("camera.jsonl").display(),
+        program = dir.path().join("program.jsonl").display(),
+    ));
+    create.restart = Restart {
+        attempts: 2,
+        scope: Scope::Branch,
+    };
+    let made = control.create("ada", create).unwrap();
+    control.start(&made.id).unwrap();
+    for attempt in 1..=2 {
+        let restarted = expect(&mut events, Duration::from_secs(10), "branch-restarted", |e| {
+            e.kind == "branch-restarted"
+        });
+        assert_eq!(restarted.data["attempt"], attempt);
+        assert_eq!(restarted.data["branch"], "camera");
+        assert_eq!(control.status(&made.id).unwrap().state, State::Playing);
+    }
+    // The third failure has no attempt left: the pipeline fails, naming it.
+    expect(&mut events, Duration::from_secs(10), "failed", |e| {
+        e.data["state"] == "failed"
+    });
+    let status = control.status(&made.id).unwrap();
+    assert_eq!(status.restarts, 2);
+    assert!(
+        status.error.as_deref().unwrap_or_default().contains("camera"),
+        "{status:?}"
+    );
+    // The camera delivered again after each failure...
+    let camera = logged_times(&dir.path().join("camera.jsonl"));
+    let gaps = camera.windows(2).filter(|w| w[1] - w[0] > 0.1).count();
+    assert!(gaps >= 2, "{gaps} gaps in {camera:?}");
+    // ...and the program never noticed.
+    let program = logged_times(&dir.path().join("program.jsonl"));
+    assert!(
+        program.last().copied().unwrap_or_default() > camera[0] + 1.5,
+        "{program:?}"
+    );
+    assert!(
+        program.windows(2).all(|w| w[1] - w[0] < 0.1),
+        "the program has a gap: {program:?}"
+    );
+}
+
+fn scripts_folder() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
+}
+
+fn lua(text: &str, settings: &[(&str, &str)]) -> Attach {
+    Attach {
+        source: ScriptSource::Lua(text.into()),
+        settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    }
+}
+
+#[test]
+fn a_script_attaches_tunes_the_running_pipeline_and_detaches_while_it_runs_on() {
+    init();
+    let control = Control::default().with_scripts(scripts_folder());
+    assert!(control.shipped_scripts().contains(&"watchdog".to_owned()));
+    assert!(!control.shipped_scripts().iter().any(|s| s.contains(".d")));
+    let mut events = control.subscribe();
+    let made = control
+        .create("ada", live("pattern = \"smpte\"", "wave = \"sine\""))
+        .unwrap();
+    let id = made.id.as_str();
+    control.start(id).unwrap();
+    let script = r#"
+        local s = slate.settings { pattern = { default = "snow", choices = { "snow", "ball" } } }
+        slate.on("element-message", function(name) seen = name end)
+        slate.after(200, function()
+          slate.main:element("cam"):set("pattern", s.pattern)
+          slate.log.info("pattern " .. s.pattern)
+        end)
+        function unload() slate.log.info("bye") end
+    "#;
+    let attached = control.attach(id, lua(script, &[("pattern", "ball")])).unwrap();
+    assert_eq!(attached.settings["pattern"], "ball");
+    let log = |text: &'static str| move |e: &Event| e.category == Category::Scripts && e.data["message"] == text;
+    expect(
+        &mut events,
+        Duration::from_secs(5),
+        "the script's log line",
+        log("pattern ball"),
+    );
+    assert_eq!(control.properties(id, "cam").unwrap()["pattern"], "ball");
+    assert_eq!(control.status(id).unwrap().scripts.len(), 1);
+
+    // Detached: unload() ran, the pipeline plays on.
+    control.detach(id, &attached.id).unwrap();
+    expect(&mut events, Duration::from_secs(5), "unload's log line", log("bye"));
+    expect(&mut events, Duration::from_secs(5), "detached", |e| {
+        e.kind == "detached" && e.data["reason"] == "detached"
+    });
+    let status = control.status(id).unwrap();
+    assert_eq!((status.state, status.scripts.len()), (State::Playing, 0));
+
+    // What a script may not do, and refusals that name their field.
+    let refused = |attach: Attach| control.attach(id, attach).unwrap_err();
+    let e = refused(lua("slate.main:stop()", &[]));
+    assert_eq!(e.field(), "lua");
+    assert!(e.to_string().contains("control plane"), "{e}");
+    let e = refused(lua("local x = ", &[]));
+    assert_eq!(e.field(), "lua");
+    assert!(e.to_string().contains(":1:"), "{e}");
+    assert_eq!(refused(lua(script, &[("colour", "red")])).field(), "settings");
+    assert_eq!(refused(lua(script, &[("pattern", "plaid")])).field(), "settings");
+    let e = refused(Attach {
+        source: ScriptSource::Name("watchdogs".into()),
+        settings: Default::default(),
+    });
+    assert_eq!(e.field(), "name");
+    assert!(e.to_string().contains("watchdog"), "{e}");
+    assert!(matches!(
+        control.detach(id, "s99").unwrap_err(),
+        ControlError::Invalid { .. }
+    ));
+
+    // A script still attached when the pipeline ends is detached with it.
+    let quiet = control.attach(id, lua("slate.on('eos', function() end)", &[])).unwrap();
+    control.stop(id, true).unwrap();
+    expect(&mut events, Duration::from_secs(5), "detached with its pipeline", |e| {
+        e.kind == "detached" && e.data["script"] == quiet.id.as_str() && e.data["reason"] == "the pipeline is over"
+    });
+    assert_eq!(refused(lua("", &[])).field(), "state");
 }

@@ -24,7 +24,7 @@ mod infer;
 mod sandbox;
 mod script;
 
-pub use automation::{API, Automation, EVENTS, Options, Setting};
+pub use automation::{API, Automation, EVENTS, Inbox, LogListener, Options, Setting};
 pub use buffer::Buffer;
 pub use sandbox::Limits;
 pub use script::{Script, ScriptError};

@@ -6,6 +6,7 @@
 //! the file, line and element or property; runtime failures are a
 //! [`RunError`]. This crate never exits the process or prints: the CLI does.
 
+mod branch;
 mod build;
 mod error;
 mod file;
@@ -14,7 +15,8 @@ mod values;
 
 pub use values::set_property;
 
+pub use branch::{branch_of, describe_branch, restart_branch};
 pub use build::{Built, build};
 pub use error::{Location, PipelineError, did_you_mean};
 pub use file::{ElementDecl, LinkChain, PipelineFile, PropertyDecl, PropertyValue, Role, Step};
-pub use run::{Outcome, Progress, RunError, RunOptions, Stop, launch, prepare_outputs, run};
+pub use run::{Heard, Outcome, Progress, RunError, RunOptions, Stop, launch, prepare_outputs, run};

@@ -82,8 +82,21 @@ pub struct RunOptions<'a> {
     /// How long to wait for EOS to get through after a stop request.
     pub grace: Duration,
     pub on_progress: Option<&'a mut dyn FnMut(&Progress)>,
-    /// Every message from the bus, before the runner acts on it.
-    pub on_message: Option<&'a mut dyn FnMut(&gst::Message)>,
+    /// Every message from the bus, before the runner acts on it; what it
+    /// answers for an error or the end of the stream decides whether the
+    /// run ends there.
+    pub on_message: Option<&'a mut dyn FnMut(&gst::Message) -> Heard>,
+}
+
+/// What the host made of a bus message ([`RunOptions::on_message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// The runner acts on it as usual: an error fails the run, the end of
+    /// the stream ends it.
+    Noted,
+    /// The host recovers from it (a failed branch it restarts, the end of
+    /// stream that failure sent): the run goes on.
+    Recovering,
 }
 
 impl Default for RunOptions<'_> {
@@ -179,10 +192,12 @@ fn drive(pipeline: &gst::Pipeline, options: &mut RunOptions, frames: &FrameCount
         let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) else {
             continue;
         };
-        if let Some(observe) = options.on_message.as_mut() {
-            observe(&message);
-        }
+        let heard = options
+            .on_message
+            .as_mut()
+            .map_or(Heard::Noted, |observe| observe(&message));
         match message.view() {
+            gst::MessageView::Eos(_) | gst::MessageView::Error(_) if heard == Heard::Recovering && stops_seen == 0 => {}
             gst::MessageView::Eos(_) => {
                 if let Some(report) = options.on_progress.as_mut() {
                     report(&progress());

@@ -99,6 +99,11 @@ function onEvent(event) {
   if (event.category === "pipelines" && event.type === "error") {
     return alert({ ...event, data: { alert: "error", active: true, message: event.data.message, element: event.data.element } });
   }
+  if (event.category === "pipelines" && event.type === "branch-restarting") {
+    const { element, branch, attempt, error } = event.data;
+    return alert({ ...event, data: { alert: "branch-restart", active: true, element, message: `restarting ${branch} (attempt ${attempt}): ${error}` } });
+  }
+  if (event.category === "scripts") return scriptEvent(event);
   if (event.category === "pipelines" && event.type === "state") refresh();
   if (event.category === "provenance" && event.pipeline === state.selected) refresh();
 }
@@ -182,7 +187,9 @@ function select_(id) {
   if (state.selected !== id) {
     state.selected = id;
     $("#meters").replaceChildren();
+    $("#script-log").replaceChildren();
     loadGraph();
+    loadShippedScripts();
   }
   for (const row of document.querySelectorAll("#pipelines tbody tr")) row.classList.toggle("selected", row.dataset.id === id);
   showDetail();
@@ -202,7 +209,7 @@ function showDetail() {
     fps: p.fps.toFixed(1),
     frames: p.frames,
     dropped: p.dropped,
-    restarts: `${p.restarts}/${p.restart.attempts}`,
+    restarts: `${p.restarts} (${p.restart.scope}: ${p.restart.attempts} attempts${p.restart.scope === "branch" ? " each" : ""})`,
   };
   $("#facts").replaceChildren(...Object.entries(facts).flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-fact": k }, String(v))]));
   $("#outputs tbody").replaceChildren(
@@ -221,6 +228,7 @@ function showDetail() {
       ),
     ),
   );
+  showScripts(p);
   preview(p);
 }
 
@@ -333,6 +341,60 @@ $("#create-form").addEventListener("submit", async (event) => {
     $("#create-error").textContent = error.message;
   }
 });
+
+// ---- automation scripts ----
+
+function showScripts(p) {
+  $("#scripts tbody").replaceChildren(
+    ...p.scripts.map((script) => {
+      const detach = el("button", { class: "danger" }, "Detach");
+      detach.addEventListener("click", () => scriptCommand(`/v1/pipelines/${p.id}/scripts/${script.id}`, { method: "DELETE" }));
+      const settings = Object.entries(script.settings).map(([k, v]) => `${k}=${v}`).join(" ");
+      return el("tr", { "data-script": script.id }, el("td", {}, script.id), el("td", {}, script.name), el("td", { class: "path" }, settings), el("td", {}, detach));
+    }),
+  );
+}
+
+async function loadShippedScripts() {
+  if (!state.selected || $("#shipped-scripts").options.length) return;
+  try {
+    const { shipped } = await api(`/v1/pipelines/${state.selected}/scripts`);
+    $("#shipped-scripts").replaceChildren(...shipped.map((name) => el("option", { value: name }, name)));
+  } catch (error) {
+    $("#attach-error").textContent = error.message;
+  }
+}
+
+async function scriptCommand(path, options) {
+  $("#attach-error").textContent = "";
+  try {
+    await api(path, options);
+  } catch (error) {
+    $("#attach-error").textContent = error.message;
+  }
+  refresh();
+}
+
+$("#attach-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (!state.selected) return;
+  const settings = Object.fromEntries(
+    $("#script-settings").value.split(/\s+/).filter(Boolean).map((pair) => {
+      const at = pair.indexOf("=");
+      return at < 0 ? [pair, ""] : [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  scriptCommand(`/v1/pipelines/${state.selected}/scripts`, { method: "POST", body: { name: $("#shipped-scripts").value, settings } });
+});
+
+function scriptEvent(event) {
+  if (event.pipeline !== state.selected) return;
+  const { script, level, message, reason, name } = event.data;
+  const text = event.type === "log" ? `${script} ${level}: ${message}` : event.type === "attached" ? `${script} attached (${name})` : `${script} detached: ${reason}`;
+  $("#script-log").prepend(el("li", { class: level === "error" ? "active" : "" }, el("time", {}, clock(event.at_ms)), text));
+  while ($("#script-log").children.length > 100) $("#script-log").lastChild.remove();
+  if (event.type !== "log") refresh();
+}
 
 // ---- consent audit and feed (when the token may read them) ----
 

@@ -8,13 +8,14 @@
 //!   nothing else is taken.
 //! - client `subscribe` `{subscriptions}`: replaces the categories
 //!   (`pipelines`, `stages`, `consent`, `continuity`, `provenance`,
-//!   `meters`, `alerts`; all but `meters` unless asked)
+//!   `meters`, `alerts`, `scripts`; all but `meters` unless asked)
 //! - server `event` `{category, type, pipeline, at_ms, data}`: the
 //!   caller's pipelines' events (an admin's: all)
 //! - client `request` `{id, type, data?}` -> server `response` `{id, ok,
 //!   data | error, field}`; types `GetPipelines`, `GetPipeline`,
 //!   `CreatePipeline`, `StartPipeline`, `PausePipeline`, `StopPipeline`,
-//!   `GetProperties`, `SetProperty`
+//!   `GetProperties`, `SetProperty`, `AttachScript` `{pipeline, script:
+//!   {name | lua, settings?}}`, `DetachScript` `{pipeline, script}`
 //! - server `error` `{error, field}` for a message it could not take
 //!   (malformed JSON, unknown op or field); the connection stays open
 //! - server `lagged` `{missed}` when the client read too slowly and events
@@ -39,7 +40,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::pipelines::{NewPipeline, PropertyBody};
+use crate::pipelines::{NewPipeline, NewScript, PropertyBody};
 use crate::{ApiError, App, blocking};
 
 /// The protocol's version; `hello` says it.
@@ -212,9 +213,23 @@ struct PropertyTarget {
     value: Value,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachTarget {
+    pipeline: String,
+    script: NewScript,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptTarget {
+    pipeline: String,
+    script: String,
+}
+
 /// The request types, as `response` errors list them.
-const REQUESTS: &str =
-    "GetPipelines, GetPipeline, CreatePipeline, StartPipeline, PausePipeline, StopPipeline, GetProperties, SetProperty";
+const REQUESTS: &str = "GetPipelines, GetPipeline, CreatePipeline, StartPipeline, PausePipeline, StopPipeline, \
+    GetProperties, SetProperty, AttachScript, DetachScript";
 
 impl Session {
     /// Whether the client should see `event`.
@@ -355,6 +370,18 @@ impl Session {
                 let value =
                     blocking(move || Ok(control.set_property(&t.pipeline, &t.element, &t.property, &t.value)?)).await?;
                 json!(PropertyBody { value })
+            }
+            "AttachScript" => {
+                let t: AttachTarget = data_of(data)?;
+                let attach = t.script.into_attach()?;
+                crate::pipelines::owned(&app, &caller, &t.pipeline)?;
+                json!(blocking(move || Ok(control.attach(&t.pipeline, attach)?)).await?)
+            }
+            "DetachScript" => {
+                let t: ScriptTarget = data_of(data)?;
+                crate::pipelines::owned(&app, &caller, &t.pipeline)?;
+                blocking(move || Ok(control.detach(&t.pipeline, &t.script)?)).await?;
+                json!({})
             }
             other => {
                 return Err(ApiError::bad(

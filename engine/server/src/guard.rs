@@ -120,6 +120,19 @@ pub const ROUTES: &[RouteSpec] = &[
         scope(PipelinesOperate),
         Read,
     ),
+    route(Method::GET, "/v1/pipelines/{id}/scripts", scope(PipelinesOperate), Read),
+    route(
+        Method::POST,
+        "/v1/pipelines/{id}/scripts",
+        scope(PipelinesOperate),
+        Write,
+    ),
+    route(
+        Method::DELETE,
+        "/v1/pipelines/{id}/scripts/{script}",
+        scope(PipelinesOperate),
+        Write,
+    ),
     // A WebSocket: its client identifies with a token in the protocol.
     route(Method::GET, "/v1/events", Public, Read),
     route(Method::GET, "/ui", Public, Read),

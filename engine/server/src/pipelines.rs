@@ -10,9 +10,12 @@
 //!   `PUT /{id}/elements/{element}/{property}` `{value}` sets one live
 //! - `GET /{id}/preview/{file}`: the live HLS preview's playlists and
 //!   segments
+//! - `GET|POST /{id}/scripts` `{name | lua, settings?}`: Lua automation
+//!   scripts attached to it (and the shipped ones); `DELETE
+//!   /{id}/scripts/{script}` detaches one once its `unload()` ran
 //!
 //! Refusals name the field: `toml`/`name` (with the file's line), `set[N]`,
-//! `element`, `property`, `value`, `state`.
+//! `element`, `property`, `value`, `state`, `lua`, `settings`, `script`.
 
 use axum::Extension;
 use axum::body::Body;
@@ -22,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slate_access::{Caller, Scope};
-use slate_control::{ControlError, Create, Graph, Restart, Source, Status};
+use slate_control::{Attach, ControlError, Create, Graph, Restart, ScriptSource, ScriptStatus, Source, Status};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,6 +44,8 @@ pub(crate) fn routes() -> OpenApiRouter<App> {
         .routes(routes!(element))
         .routes(routes!(set_property))
         .routes(routes!(preview))
+        .routes(routes!(scripts, attach))
+        .routes(routes!(detach))
 }
 
 impl From<ControlError> for ApiError {
@@ -307,4 +312,107 @@ async fn preview(
         bytes,
     )
         .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+struct Scripts {
+    scripts: Vec<ScriptStatus>,
+    /// Names `POST /v1/pipelines/{id}/scripts` takes as `name`.
+    shipped: Vec<String>,
+}
+
+/// The automation scripts attached to a pipeline, and the shipped ones.
+#[utoipa::path(get, path = "/v1/pipelines/{id}/scripts", tag = "pipelines", params(("id" = String, Path)),
+    responses((status = 200, body = Scripts)))]
+async fn scripts(State(app): State<App>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Reply {
+    owned(&app, &caller, &id)?;
+    reply(
+        StatusCode::OK,
+        Scripts {
+            scripts: app.control.scripts(&id)?,
+            shipped: app.control.shipped_scripts(),
+        },
+    )
+}
+
+/// A Lua automation script for a running pipeline: a shipped one by `name`, or its text as `lua`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewScript {
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    #[schema(min_length = 1, max_length = 65536)]
+    lua: Option<String>,
+    /// Values for the settings the script declares (`slate.settings`): strings, numbers or booleans.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    settings: std::collections::BTreeMap<String, Value>,
+}
+
+impl NewScript {
+    pub(crate) fn into_attach(self) -> Result<Attach, ApiError> {
+        let source = match (self.name, self.lua) {
+            (Some(name), None) => ScriptSource::Name(name),
+            (None, Some(lua)) => ScriptSource::Lua(lua),
+            (Some(_), Some(_)) => return Err(ApiError::bad("lua", "send `name` or `lua`, not both")),
+            (None, None) => {
+                return Err(ApiError::bad(
+                    "name",
+                    "send `name` (a shipped script) or `lua` (a script's text)",
+                ));
+            }
+        };
+        let settings = self
+            .settings
+            .into_iter()
+            .map(|(key, value)| {
+                let text = match value {
+                    Value::String(text) => text,
+                    Value::Number(_) | Value::Bool(_) => value.to_string(),
+                    _ => {
+                        return Err(ApiError::bad(
+                            &format!("settings.{key}"),
+                            "a setting is a string, number or boolean",
+                        ));
+                    }
+                };
+                Ok((key, text))
+            })
+            .collect::<Result<_, ApiError>>()?;
+        Ok(Attach { source, settings })
+    }
+}
+
+/// Attaches a Lua automation script (`slate.main` is the pipeline); its top level and `load()` run before the answer.
+#[utoipa::path(post, path = "/v1/pipelines/{id}/scripts", tag = "pipelines", params(("id" = String, Path)),
+    request_body = NewScript,
+    responses((status = 201, body = ScriptStatus), (status = 409, body = crate::error::ErrorBody)))]
+async fn attach(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Reply {
+    let new: NewScript = parse(&crate::feed::bytes(body).await?)?;
+    let attach = new.into_attach()?;
+    owned(&app, &caller, &id)?;
+    let control = app.control.clone();
+    reply(
+        StatusCode::CREATED,
+        blocking(move || Ok(control.attach(&id, attach)?)).await?,
+    )
+}
+
+/// Detaches a script once its `unload()` ran; the pipeline runs on.
+#[utoipa::path(delete, path = "/v1/pipelines/{id}/scripts/{script}", tag = "pipelines",
+    params(("id" = String, Path), ("script" = String, Path)), responses((status = 204)))]
+async fn detach(
+    State(app): State<App>,
+    Extension(caller): Extension<Caller>,
+    Path((id, script)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    owned(&app, &caller, &id)?;
+    let control = app.control.clone();
+    blocking(move || Ok(control.detach(&id, &script)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

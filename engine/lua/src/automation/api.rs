@@ -8,7 +8,7 @@ use gst::prelude::*;
 use mlua::{Function, Lua, Table};
 
 use super::objects::{Element, Pipeline, runtime};
-use super::{Automation, EVENTS, Observer, Timer, World, settings, table};
+use super::{Automation, EVENTS, LogListener, Observer, Timer, World, settings, table};
 
 type Shared = std::sync::Arc<std::sync::Mutex<World>>;
 
@@ -18,7 +18,7 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
     pipelines(lua, world, &slate, automation.name.clone())?;
     events(lua, world, &slate)?;
     timers(lua, world, &slate)?;
-    script(lua, world, &slate, overrides)?;
+    script(lua, world, &slate, overrides, automation.log.clone())?;
     crate::infer::install(lua, &slate)?;
     if let Some(main) = &automation.main {
         slate.set("main", Pipeline(main.clone()))?;
@@ -48,7 +48,7 @@ fn pipelines(lua: &Lua, world: &Shared, slate: &Table, origin: String) -> mlua::
                 }
             };
             slate_pipeline::prepare_outputs(&pipeline).map_err(runtime)?;
-            Ok(Pipeline(world.lock().unwrap().watch(pipeline)))
+            Ok(Pipeline(world.lock().unwrap().watch(pipeline, false)))
         })?,
     )?;
     slate.set(
@@ -57,7 +57,7 @@ fn pipelines(lua: &Lua, world: &Shared, slate: &Table, origin: String) -> mlua::
             let file = slate_pipeline::PipelineFile::load(Path::new(&path)).map_err(runtime)?;
             let built = slate_pipeline::build(&file).map_err(runtime)?;
             built.prepare().map_err(runtime)?;
-            Ok(Pipeline(world.lock().unwrap().watch(built.pipeline)))
+            Ok(Pipeline(world.lock().unwrap().watch(built.pipeline, false)))
         })?,
     )?;
     Ok(())
@@ -174,7 +174,13 @@ fn timers(lua: &Lua, world: &Shared, slate: &Table) -> mlua::Result<()> {
 
 /// What a script has of its own: `slate.settings`, `quit`, `now`, `clock`
 /// and `log`.
-fn script(lua: &Lua, world: &Shared, slate: &Table, overrides: BTreeMap<String, String>) -> mlua::Result<()> {
+fn script(
+    lua: &Lua,
+    world: &Shared,
+    slate: &Table,
+    overrides: BTreeMap<String, String>,
+    listener: Option<LogListener>,
+) -> mlua::Result<()> {
     slate.set(
         "settings",
         with_world(lua, world, move |lua, world, declared: Table| {
@@ -201,9 +207,13 @@ fn script(lua: &Lua, world: &Shared, slate: &Table, overrides: BTreeMap<String, 
     slate.set("clock", lua.create_function(|_, ()| Ok(unix_now()))?)?;
     let log = lua.create_table()?;
     for level in ["debug", "info", "warn", "error"] {
+        let listener = listener.clone();
         log.set(
             level,
             lua.create_function(move |_, message: String| {
+                if let Some(listener) = &listener {
+                    (listener.0)(level, &message);
+                }
                 match level {
                     "debug" => tracing::debug!(target: "slate::script", "{message}"),
                     "info" => tracing::info!(target: "slate::script", "{message}"),

@@ -84,7 +84,44 @@ pub struct Options {
     /// The pipeline `slate run FILE --script` built: `slate.main` in the
     /// script, played when the run starts unless the script played it.
     pub main: Option<gst::Pipeline>,
+    /// `main` is run by a host (the control plane): the script neither
+    /// plays, pauses nor stops it, its bus is the host's, which passes the
+    /// messages in through [`Automation::inbox`], and it runs on after the
+    /// script ends.
+    pub attached: bool,
+    /// Hears what the script logs (`slate.log`, and errors in callbacks),
+    /// besides `tracing`.
+    pub log: Option<LogListener>,
 }
+
+/// Where a host hears a script's log lines: `(level, line)`, the level
+/// one of `debug`, `info`, `warn`, `error`.
+#[derive(Clone)]
+pub struct LogListener(pub Arc<HearLine>);
+
+/// What a [`LogListener`] calls with `(level, line)`.
+pub type HearLine = dyn Fn(&str, &str) + Send + Sync;
+
+impl std::fmt::Debug for LogListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogListener")
+    }
+}
+
+/// Passes an attached pipeline's bus messages to its script (see
+/// [`Options::attached`]).
+#[derive(Debug, Clone)]
+pub struct Inbox(mpsc::Sender<(usize, gst::Message)>);
+
+impl Inbox {
+    pub fn deliver(&self, message: &gst::Message) {
+        // A script that ended hears nothing more.
+        let _ = self.0.send((MAIN, message.clone()));
+    }
+}
+
+/// `slate.main` is the first pipeline a script's world watches.
+const MAIN: usize = 0;
 
 struct Timer {
     id: u64,
@@ -121,10 +158,15 @@ impl World {
         self.next_id
     }
 
-    /// Adopts a pipeline: its bus messages go to the run loop.
-    fn watch(&mut self, pipeline: gst::Pipeline) -> Arc<Watched> {
-        let watched = Watched::new(pipeline);
+    /// Adopts a pipeline: its bus messages go to the run loop (an
+    /// attached one's through its host).
+    fn watch(&mut self, pipeline: gst::Pipeline, attached: bool) -> Arc<Watched> {
+        let watched = Watched::new(pipeline, attached);
         let index = self.pipelines.len();
+        self.pipelines.push(watched.clone());
+        if attached {
+            return watched;
+        }
         let sender = self.messages.clone();
         let weak = Arc::downgrade(&watched);
         let bus = watched.pipeline.bus().expect("a pipeline has a bus");
@@ -137,7 +179,6 @@ impl World {
             let _ = sender.send((index, message.clone()));
             gst::BusSyncReply::Drop
         });
-        self.pipelines.push(watched.clone());
         watched
     }
 }
@@ -152,6 +193,8 @@ pub struct Automation {
     messages: mpsc::Receiver<(usize, gst::Message)>,
     main: Option<Arc<Watched>>,
     stop: slate_pipeline::Stop,
+    log: Option<LogListener>,
+    inbox: Inbox,
 }
 
 impl std::fmt::Debug for Automation {
@@ -176,6 +219,7 @@ impl Automation {
         gst::init().map_err(|e| setup(&e))?;
         let (lua, budget) = new_state(&options.limits, folder).map_err(|e| setup(&e))?;
         let (sender, messages) = mpsc::channel();
+        let inbox = Inbox(sender.clone());
         let mut world = World {
             pipelines: Vec::new(),
             handlers: Vec::new(),
@@ -186,7 +230,7 @@ impl Automation {
             settings: None,
             messages: sender,
         };
-        let main = options.main.map(|p| world.watch(p));
+        let main = options.main.map(|p| world.watch(p, options.attached));
         let automation = Automation {
             name: name.to_owned(),
             lua,
@@ -196,6 +240,8 @@ impl Automation {
             messages,
             main,
             stop: slate_pipeline::Stop::default(),
+            log: options.log,
+            inbox,
         };
         api::install(&automation, options.settings.clone()).map_err(|e| setup(&e))?;
         automation.guarded(|lua| {
@@ -247,6 +293,11 @@ impl Automation {
         self.stop.clone()
     }
 
+    /// Where the host of an attached pipeline sends its bus messages.
+    pub fn inbox(&self) -> Inbox {
+        self.inbox.clone()
+    }
+
     /// Runs until `slate.quit()`, a stop request, `limit`, or until every
     /// pipeline ended and no timer is left. Callback errors are logged with
     /// file:line and the script goes on. Then `unload()` runs and every
@@ -254,7 +305,7 @@ impl Automation {
     /// files are finished.
     pub fn run(&mut self, limit: Option<Duration>) -> Result<(), ScriptError> {
         let deadline = limit.map(|l| Instant::now() + l);
-        if let Some(main) = &self.main {
+        if let Some(main) = self.main.as_ref().filter(|main| !main.attached) {
             let (_, current, pending) = main.pipeline.state(gst::ClockTime::ZERO);
             if current < gst::State::Paused && pending == gst::State::VoidPending {
                 main.pipeline.set_state(gst::State::Playing).map_err(|_| {
@@ -294,9 +345,11 @@ impl Automation {
         world.quit || (world.timers.is_empty() && world.pipelines.iter().all(|p| p.is_idle()))
     }
 
-    /// Drains every running pipeline at once, then stops them all.
+    /// Drains every running pipeline at once, then stops them all (an
+    /// attached one runs on).
     fn finish_pipelines(&mut self) {
-        let pipelines = self.world.lock().unwrap().pipelines.clone();
+        let mut pipelines = self.world.lock().unwrap().pipelines.clone();
+        pipelines.retain(|p| !p.attached);
         for p in &pipelines {
             if !p.ended.load(Ordering::SeqCst) || p.is_draining() {
                 p.stop();
@@ -342,14 +395,15 @@ impl Automation {
         };
         let has_error_handler = self.world.lock().unwrap().handlers.iter().any(|(e, _)| e == "error");
         match message.view() {
-            gst::MessageView::Eos(_) => {
+            gst::MessageView::Eos(_) if !watched.attached => {
                 if watched.is_draining() {
                     watched.halt();
                 }
                 watched.ended.store(true, Ordering::SeqCst);
             }
-            // Without a handler nobody can recover it: stop it.
-            gst::MessageView::Error(e) if watched.is_draining() || !has_error_handler => {
+            // Without a handler nobody can recover it: stop it (an
+            // attached pipeline's host decides for it).
+            gst::MessageView::Error(e) if !watched.attached && (watched.is_draining() || !has_error_handler) => {
                 tracing::error!(
                     target: "slate::script",
                     "pipeline {}: {}: {}",
@@ -515,6 +569,9 @@ impl Automation {
     fn report(&self, result: Result<(), ScriptError>) {
         if let Err(e) = result {
             tracing::error!(target: "slate::script", "{e}");
+            if let Some(listener) = &self.log {
+                (listener.0)("error", &e.to_string());
+            }
         }
     }
 
@@ -533,7 +590,7 @@ impl Automation {
 
 impl Drop for Automation {
     fn drop(&mut self) {
-        for p in &self.world.lock().unwrap().pipelines {
+        for p in self.world.lock().unwrap().pipelines.iter().filter(|p| !p.attached) {
             let _ = p.pipeline.set_state(gst::State::Null);
             if let Some(bus) = p.pipeline.bus() {
                 bus.unset_sync_handler();

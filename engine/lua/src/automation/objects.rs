@@ -26,16 +26,31 @@ pub(crate) struct Watched {
     pub ended: AtomicBool,
     /// The last error posted on its bus, for messages about refusals.
     pub last_error: Mutex<Option<String>>,
+    /// Run by a host (the control plane), which plays, stops and watches
+    /// it: the script tunes it, nothing more.
+    pub attached: bool,
 }
 
 impl Watched {
-    pub fn new(pipeline: gst::Pipeline) -> Arc<Watched> {
+    pub fn new(pipeline: gst::Pipeline, attached: bool) -> Arc<Watched> {
         Arc::new(Watched {
             pipeline,
+            attached,
             draining: Mutex::new(None),
             ended: AtomicBool::new(false),
             last_error: Mutex::new(None),
         })
+    }
+
+    /// Refuses what only the pipeline's host may do to an attached one.
+    fn owned(&self, what: &str) -> mlua::Result<()> {
+        match self.attached {
+            true => Err(runtime(format!(
+                "pipeline {} is run by the control plane: {what} it there (the operator page, or /v1/pipelines)",
+                self.pipeline.name()
+            ))),
+            false => Ok(()),
+        }
     }
 
     fn set_state(&self, state: gst::State) -> mlua::Result<()> {
@@ -88,8 +103,12 @@ impl Watched {
         self.ended.store(true, Ordering::SeqCst);
     }
 
-    /// Not running and not about to: ended, or never started.
+    /// Not running and not about to: ended, or never started. An attached
+    /// pipeline is never idle: its host ends the script when it is over.
     pub fn is_idle(&self) -> bool {
+        if self.attached {
+            return false;
+        }
         if self.is_draining() {
             return false;
         }
@@ -113,11 +132,16 @@ pub(crate) struct Pipeline(pub Arc<Watched>);
 impl UserData for Pipeline {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("play", |_, p, ()| {
+            p.0.owned("play")?;
             p.0.ended.store(false, Ordering::SeqCst);
             p.0.set_state(gst::State::Playing)
         });
-        methods.add_method("pause", |_, p, ()| p.0.set_state(gst::State::Paused));
+        methods.add_method("pause", |_, p, ()| {
+            p.0.owned("pause")?;
+            p.0.set_state(gst::State::Paused)
+        });
         methods.add_method("stop", |_, p, ()| {
+            p.0.owned("stop")?;
             p.0.stop();
             Ok(())
         });
@@ -208,77 +232,12 @@ impl UserData for Element {
             slate_pipeline::set_property(&e.element, &name, &value).map_err(runtime)
         });
         methods.add_method("restart", |_, e, ()| {
-            restart_branch(&e.element).map_err(runtime)?;
+            slate_pipeline::restart_branch(&e.element).map_err(runtime)?;
             // Its end-of-stream may have ended the whole pipeline.
             e.owner.ended.store(false, Ordering::SeqCst);
             Ok(())
         });
     }
-}
-
-/// The element and the chain feeding it, up to its source: each element
-/// upstream with one input and one output belongs to the branch; a tee or
-/// a mixer (several pads) is shared with other branches and stays.
-pub(crate) fn branch_of(element: &gst::Element) -> Vec<gst::Element> {
-    let mut branch = vec![element.clone()];
-    let mut at = element.clone();
-    while let [input] = at.sink_pads().as_slice()
-        && let Some(upstream) = input.peer().and_then(|peer| peer.parent_element())
-        && upstream.src_pads().len() == 1
-        && upstream.sink_pads().len() <= 1
-    {
-        branch.push(upstream.clone());
-        at = upstream;
-    }
-    branch
-}
-
-/// Every element `element` feeds, directly or not.
-fn downstream_of(element: &gst::Element) -> Vec<gst::Element> {
-    let mut found: Vec<gst::Element> = Vec::new();
-    let mut next = vec![element.clone()];
-    while let Some(at) = next.pop() {
-        for below in at.src_pads().iter().filter_map(|pad| pad.peer()?.parent_element()) {
-            if !found.contains(&below) {
-                found.push(below.clone());
-                next.push(below);
-            }
-        }
-    }
-    found
-}
-
-/// Restarts a failed branch: every element of it back to NULL; a flush
-/// downstream of it, which clears the end-of-stream the failure left in
-/// the elements after it (sinks included) without resetting their time;
-/// then into the pipeline's state again, downstream first so the restarted
-/// source pushes into elements that are ready. A flushed sink has lost its
-/// state, and a live pipeline does not give it back by itself: the
-/// elements downstream are set to the pipeline's state too.
-fn restart_branch(element: &gst::Element) -> Result<(), String> {
-    let branch = branch_of(element);
-    for e in &branch {
-        e.set_state(gst::State::Null)
-            .map_err(|_| format!("`{}` refused to stop for its restart", e.name()))?;
-    }
-    for peer in element.src_pads().iter().filter_map(|pad| pad.peer()) {
-        peer.send_event(gst::event::FlushStart::new());
-        peer.send_event(gst::event::FlushStop::new(false));
-    }
-    for e in downstream_of(element) {
-        e.sync_state_with_parent()
-            .map_err(|_| format!("`{}` failed to resume after the restart", e.name()))?;
-    }
-    for e in &branch {
-        e.sync_state_with_parent()
-            .map_err(|_| format!("`{}` failed to start again", e.name()))?;
-    }
-    tracing::info!(
-        target: "slate::script",
-        "restarted {}",
-        branch.iter().rev().map(|e| e.name().to_string()).collect::<Vec<_>>().join(" ! ")
-    );
-    Ok(())
 }
 
 fn lua_to_property(value: &mlua::Value) -> mlua::Result<slate_pipeline::PropertyValue> {
