@@ -106,6 +106,16 @@ def main():
         wait(driver, 15, "the frozen-picture alert", lambda d: alerts(d, "frozen-picture", demo))
         results["frozen_alert_after_s"] = round(time.time() - frozen_at, 2)
 
+        # An automation script attached from the page, with a setting.
+        wait(driver, 10, "the shipped scripts", lambda d: d.find_elements(By.CSS_SELECTOR, '#shipped-scripts option[value="watchdog"]'))
+        Select(driver.find_element(By.ID, "shipped-scripts")).select_by_value("watchdog")
+        driver.find_element(By.ID, "script-settings").send_keys("backoff_ms=200")
+        driver.find_element(By.ID, "attach").click()
+        wait(driver, 10, "the attached script", lambda d: d.find_elements(By.CSS_SELECTOR, "#scripts tr[data-script]"))
+        wait(driver, 10, "the script's attached line", lambda d: "attached (watchdog)" in d.find_element(By.ID, "script-log").text)
+        attached = api("GET", f"/v1/pipelines/{demo}/scripts")["scripts"]
+        assert [(s["name"], s["settings"]["backoff_ms"]) for s in attached] == [("watchdog", 200)], attached
+
         # A WASM stage that faults, in a pipeline of its own.
         trap = api("POST", "/v1/pipelines", {
             "toml": f"""
@@ -132,6 +142,10 @@ element = "fakesink"
         driver.execute_script(f"document.querySelector('#pipelines tr[data-id=\"{demo}\"]').click()")
         wait(driver, 5, "the demo selected", lambda d: d.execute_script(
             "return document.querySelector('#detail-title').textContent").startswith(demo + " "))
+        # Detached from the page; the demo plays on.
+        driver.find_element(By.CSS_SELECTOR, "#scripts tr[data-script] button").click()
+        wait(driver, 10, "the script detached", lambda d: not d.find_elements(By.CSS_SELECTOR, "#scripts tr[data-script]"))
+        assert api("GET", f"/v1/pipelines/{demo}")["state"] == "playing"
         driver.find_element(By.ID, "stop").click()
         wait(driver, 60, "the demo stopped", lambda d: d.find_elements(By.CSS_SELECTOR, f'#pipelines tr[data-id="{demo}"][data-state="stopped"]'))
         api("POST", f"/v1/pipelines/{trap['id']}/stop?wait=true")

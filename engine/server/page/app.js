@@ -209,7 +209,7 @@ function showDetail() {
     fps: p.fps.toFixed(1),
     frames: p.frames,
     dropped: p.dropped,
-    restarts: `${p.restarts} (${p.restart.scope}: ${p.restart.attempts} attempts${p.restart.scope === "branch" ? " each" : ""})`,
+    restarts: p.restart.attempts ? `${p.restarts} (${p.restart.scope}: ${p.restart.attempts} attempts${p.restart.scope === "branch" ? " each" : ""})` : `${p.restarts} (no restart policy)`,
   };
   $("#facts").replaceChildren(...Object.entries(facts).flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-fact": k }, String(v))]));
   $("#outputs tbody").replaceChildren(
