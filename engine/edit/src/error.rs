@@ -1,0 +1,27 @@
+//! What the edit step refuses, each naming where.
+
+/// A refused timeline.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EditError {
+    /// An OTIO document Slate cannot read as it is: `path` is the OTIO
+    /// path of the object at fault (`tracks[1].children[4].effects[0]`),
+    /// empty for the document as a whole.
+    #[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+    Otio { path: String, message: String },
+}
+
+impl EditError {
+    pub(crate) fn at(path: &str, message: impl Into<String>) -> EditError {
+        EditError::Otio {
+            path: path.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The OTIO path the refusal is about.
+    pub fn path(&self) -> &str {
+        match self {
+            EditError::Otio { path, .. } => path,
+        }
+    }
+}
