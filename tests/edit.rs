@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use slate_e2e::test_python;
+use slate_e2e::{assert_no_panic, slate, test_python, texts};
 use slate_edit::{Clip, Effect, Item, Kind, Range, Rate, Stem, Time, Timeline, Track, Transition, Wipe};
 
 /// What `tests/edit/otio_judge.py COMMAND FILE` prints.
@@ -181,4 +181,122 @@ fn slate_reads_what_opentimelineio_writes_and_writes_the_same_edit_back() {
     let again = dir.path().join("again.otio");
     std::fs::write(&again, slate_edit::to_otio(&timeline)).unwrap();
     assert_eq!(judge("describe", &again), judge("describe", &file));
+}
+
+/// `slate edit ARGS` in `dir`: exit code, stdout, stderr.
+fn slate_edit(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = slate(dir).arg("edit").args(args).output().unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert_no_panic(&stderr, &format!("slate edit {args:?}"));
+    (output.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+#[test]
+fn slate_edit_import_refuses_by_otio_path_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("judged.otio");
+    judge("write", &file);
+    // The media is not there yet: refused, naming the clip's reference.
+    let (code, _, stderr) = slate_edit(dir.path(), &["import", "judged.otio", "--out", "mine.otio"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("judged.otio: tracks[0].children[0].media_references.DEFAULT_MEDIA.target_url: no media file `media/one.mp4`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("mine.otio").exists());
+    std::fs::create_dir(dir.path().join("media")).unwrap();
+    for name in ["one", "two", "three"] {
+        std::fs::write(dir.path().join(format!("media/{name}.mp4")), b"").unwrap();
+    }
+    let (code, stdout, stderr) = slate_edit(dir.path(), &["import", "judged.otio", "--out", "mine.otio"]);
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["duration_s"], 5.6, "{summary}");
+    let track = &summary["tracks"][0];
+    assert_eq!(
+        (&track["clips"], &track["gaps"], &track["transitions"]),
+        (&json!(3), &json!(1), &json!(1))
+    );
+    assert_eq!(
+        judge("describe", &dir.path().join("mine.otio")),
+        judge("describe", &file)
+    );
+
+    // Documents Slate cannot represent: exit 2 naming the OTIO path, and
+    // no output.
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    fn item(d: &mut Value, i: usize) -> &mut Value {
+        &mut d["tracks"]["children"][0]["children"][i]
+    }
+    /// A change that makes the document one Slate refuses.
+    type Spoil = fn(&mut Value);
+    let cases: [(&str, Spoil); 5] = [
+        ("tracks[0].children[2]", |d| {
+            item(d, 2)["OTIO_SCHEMA"] = json!("Stack.1")
+        }),
+        ("tracks[0].children[0].source_range.duration", |d| {
+            item(d, 0)["source_range"]["duration"]["value"] = json!(-3.0)
+        }),
+        ("tracks[0].children[1].in_offset", |d| {
+            item(d, 1)["in_offset"]["value"] = json!(30.0)
+        }),
+        (
+            "tracks[0].children[0].effects[0]",
+            |d| {
+                item(d, 0)["effects"] =
+                    json!([{"OTIO_SCHEMA": "Effect.1", "name": "speed", "effect_name": "FreezeFrame"}])
+            },
+        ),
+        ("", |d| d["OTIO_SCHEMA"] = json!("SerializableCollection.1")),
+    ];
+    for (path, edit) in cases {
+        let mut bad = document.clone();
+        edit(&mut bad);
+        std::fs::write(dir.path().join("bad.otio"), bad.to_string()).unwrap();
+        let (code, _, stderr) = slate_edit(dir.path(), &["import", "bad.otio", "--out", "bad-out.otio"]);
+        assert_eq!(code, 2, "{path}: {stderr}");
+        assert!(stderr.contains(&format!("bad.otio: {path}")), "{path}: {stderr}");
+        assert!(!dir.path().join("bad-out.otio").exists(), "{path}");
+    }
+}
+
+#[test]
+fn slate_edit_assemble_cuts_a_batch_that_opentimelineio_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let take = |variant: u32, shot: &str, frames: u32| {
+        json!({ "variant": variant, "seed": 1, "scene": "s1", "shot": shot, "file": format!("v{variant}/s1-{shot}.mp4"),
+                "frames": frames, "fps": 24, "tracks": [], "sync": [], "rendered": true })
+    };
+    let index = json!({
+        "storyboard": "kitchen",
+        "takes": [take(0, "a", 48), take(0, "b", 24), take(1, "a", 48), take(1, "b", 24)],
+        "cuts": [
+            { "variant": 0, "before": "a", "after": "b", "breaks": [{ "kind": "prop" }] },
+            { "variant": 1, "before": "a", "after": "b", "breaks": [] }
+        ],
+        "retakes": [], "continuity": 0.5, "sheet": "sheet.png"
+    });
+    std::fs::write(dir.path().join("index.json"), index.to_string()).unwrap();
+    let (code, stdout, stderr) = slate_edit(dir.path(), &["assemble", "index.json", "--out", "cut.otio"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"duration_s\":3.0"), "{stdout}");
+    let seen = judge("describe", &dir.path().join("cut.otio"));
+    let clips: Vec<(&str, &str)> = seen["tracks"][0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["media"].as_str().unwrap()))
+        .collect();
+    assert_eq!(clips, [("s1-a v1", "v1/s1-a.mp4"), ("s1-b v1", "v1/s1-b.mp4")]);
+    assert_eq!(seen["duration"], rational(72, 24));
+    // An index slate edit cannot cut: exit 2 naming the field, no output.
+    std::fs::write(
+        dir.path().join("bad.json"),
+        json!({ "takes": [take(0, "a", 0)], "cuts": [] }).to_string(),
+    )
+    .unwrap();
+    let (code, _, stderr) = slate_edit(dir.path(), &["assemble", "bad.json", "--out", "bad.otio"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("bad.json: takes[0].frames"), "{stderr}");
+    assert!(!dir.path().join("bad.otio").exists());
 }

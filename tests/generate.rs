@@ -115,6 +115,20 @@ fn shots_and_variants_render_in_parallel_and_a_second_run_keeps_them() {
     );
     assert!(!dir.join("takes/v0/s-wide.mp4.partial").exists());
 
+    // The batch cuts into a timeline whose media is all there: each shot
+    // once, in storyboard order, as long as its take.
+    for args in [
+        ["edit", "assemble", "takes/index.json", "--out", "cut.otio"],
+        ["edit", "import", "cut.otio", "--out", "again.otio"],
+    ] {
+        let output = slate(dir).args(args).output().unwrap();
+        let (stdout, stderr) = texts(&output);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(summary["duration_s"], 0.8, "{summary}");
+        assert_eq!(summary["tracks"][0]["clips"], 2, "{summary}");
+    }
+
     // Again: nothing to do. Without one take: only that one.
     let kept = std::fs::metadata(dir.join("takes/v0/s-wide.mp4"))
         .unwrap()

@@ -15,6 +15,7 @@ mod admin;
 mod audio;
 mod audio_mix;
 mod consent;
+mod edit;
 mod feed;
 mod generate;
 mod ingest;
@@ -114,6 +115,9 @@ enum Command {
     /// Render a storyboard's shots in seeded variants in parallel into MP4
     /// takes, resumable, with an index of takes and their continuity.
     Generate(generate::GenerateArgs),
+    /// The edit step: timelines (OpenTimelineIO JSON) assembled from a
+    /// batch or imported from another editor.
+    Edit(edit::EditArgs),
     /// Audio tools: loudness measurement and normalisation.
     Audio {
         #[command(subcommand)]
@@ -219,6 +223,7 @@ fn main() -> ExitCode {
         Command::Me(args) => admin::me(args),
         Command::Ingest(args) => ingest::ingest(args),
         Command::Generate(args) => generate::generate(args),
+        Command::Edit(args) => edit::edit(args),
         Command::Audio { what } => audio::audio(what),
         Command::Bench { .. } => unreachable!("run before GStreamer starts"),
     };

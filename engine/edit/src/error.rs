@@ -8,6 +8,10 @@ pub enum EditError {
     /// empty for the document as a whole.
     #[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
     Otio { path: String, message: String },
+    /// A batch index (`slate generate`'s `index.json`) that cannot be
+    /// assembled: `path` is the field at fault (`takes[3].fps`).
+    #[error("{path}: {message}")]
+    Index { path: String, message: String },
 }
 
 impl EditError {
@@ -18,10 +22,10 @@ impl EditError {
         }
     }
 
-    /// The OTIO path the refusal is about.
+    /// Where in its document the refusal is about.
     pub fn path(&self) -> &str {
         match self {
-            EditError::Otio { path, .. } => path,
+            EditError::Otio { path, .. } | EditError::Index { path, .. } => path,
         }
     }
 }

@@ -12,12 +12,16 @@
 //! Slate's own data under `metadata.slate`. Whatever falls outside it is
 //! refused with the OTIO path of the object (`tracks[1].children[4]
 //! .effects[0]`), never dropped; other tools' metadata is kept as it was.
+//!
+//! [`from_batch`] assembles a first cut from a generated batch.
 
+mod assemble;
 mod error;
 mod model;
 mod otio;
 mod time;
 
+pub use assemble::from_batch;
 pub use error::EditError;
 pub use model::{Clip, Effect, Item, Kind, Marker, Stem, Timeline, Title, Track, Transition, Wipe};
 pub use otio::{from_otio, to_otio};

@@ -170,6 +170,30 @@ impl Timeline {
     pub fn duration(&self) -> Seconds {
         self.tracks.iter().map(Track::duration).max().unwrap_or(Seconds::ZERO)
     }
+
+    /// Refuses a clip whose media is not there, naming it by its OTIO
+    /// path; relative paths are from `folder` (the timeline file's).
+    pub fn check_media(&self, folder: &std::path::Path) -> Result<(), crate::EditError> {
+        for (t, track) in self.tracks.iter().enumerate() {
+            for (i, item) in track.items.iter().enumerate() {
+                let Item::Clip(clip) = item else { continue };
+                let path = clip.media.strip_prefix("file://").unwrap_or(&clip.media);
+                if clip.media.contains("://") && !clip.media.starts_with("file://") {
+                    return Err(crate::EditError::at(
+                        &format!("tracks[{t}].children[{i}].media_references.DEFAULT_MEDIA.target_url"),
+                        format!("`{}`: Slate edits local files (file:// or a path)", clip.media),
+                    ));
+                }
+                if !folder.join(path).is_file() {
+                    return Err(crate::EditError::at(
+                        &format!("tracks[{t}].children[{i}].media_references.DEFAULT_MEDIA.target_url"),
+                        format!("no media file `{path}` (relative paths are from {})", folder.display()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Track {

@@ -60,6 +60,8 @@ pub struct Take {
     pub shot: String,
     pub file: PathBuf,
     pub frames: u32,
+    /// Frames per second (the storyboard's).
+    pub fps: u32,
     /// Its audio tracks after the video: `mix`, then each stem.
     pub tracks: Vec<String>,
     /// Each effect tied to an action against that action's event marker.
@@ -259,6 +261,7 @@ fn take(
         shot: job.shot.id.clone(),
         file: job.file.clone(),
         frames,
+        fps: board.storyboard.fps,
         tracks: tracks.clone(),
         sync: effect_sync(board, job.shot, &stems),
         rendered,
