@@ -103,6 +103,17 @@ function slate.log.warn(message) end
 ---@param message string
 function slate.log.error(message) end
 
+---Timelines (OpenTimelineIO JSON, as `slate edit` reads and writes them).
+---Tracks and positions count from 1; a refused edit changes nothing and
+---its error names the OTIO path (which counts from 0).
+slate.timeline = {}
+---@param path string an .otio file
+---@return Timeline
+function slate.timeline.load(path) end
+---@param name string|nil
+---@return Timeline
+function slate.timeline.new(name) end
+
 ---@class Pipeline
 local Pipeline = {}
 ---play, pause and stop raise an error on a pipeline the control plane runs.
@@ -141,6 +152,37 @@ function Element:set(property, value) end
 ---Restarts this element and the chain feeding it up to its source (a failed
 ---branch); shared elements such as tees and mixers stay as they are.
 function Element:restart() end
+
+---@class Timeline
+local Timeline = {}
+---@param name string
+---@param kind "video"|"audio"|"dialogue"|"music"|"effects"|"ambience"
+---@return integer track the new track's number
+function Timeline:add_track(name, kind) end
+---Puts a clip `{media, start?, duration, rate, name?}` (start and duration
+---in whole frames or samples at `rate`) or a gap `{gap, rate}` at `at`.
+---@param track integer
+---@param at integer
+---@param item table
+function Timeline:insert(track, at, item) end
+---Plays another part of the clip's media (in its rate's units).
+function Timeline:trim(track, at, start, duration) end
+---Moves the item at `from` to position `to` (as they are before the move).
+function Timeline:move(track, from, to) end
+---Removes the item and closes the hole; a clip takes its transitions along.
+---@return integer removed how many items went
+function Timeline:ripple_delete(track, at) end
+---Removes the item and leaves a gap as long as it was.
+function Timeline:lift(track, at) end
+---A dissolve, or a wipe (`wipe` = a SMPTE pattern such as "bar-wipe-lr"),
+---at the cut after the clip at `after`: `{in = frames, out = frames}`.
+function Timeline:add_transition(track, after, spec) end
+---@return {kind: "clip"|"gap"|"transition", name: string?, media: string?, start: integer?, duration: integer?, rate: number}[]
+function Timeline:items(track) end
+---@return number seconds
+function Timeline:duration() end
+---Writes it whole (an .otio file).
+function Timeline:save(path) end
 
 ---@class Pad
 

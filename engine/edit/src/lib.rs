@@ -18,6 +18,7 @@
 mod assemble;
 mod error;
 mod model;
+mod ops;
 mod otio;
 mod time;
 

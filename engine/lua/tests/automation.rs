@@ -126,9 +126,10 @@ fn the_type_stubs_match_what_the_host_registers() {
     // nothing that API does not name.
     let mut checks = String::from(
         "local p = slate.pipeline('videotestsrc name=v ! fakesink') local e = p:element('v')\n\
-         local objects = { Pipeline = p, Element = e }\n\
+         local objects = { Pipeline = p, Element = e, Timeline = slate.timeline.new('t') }\n\
          local seen = {} for k, v in pairs(slate) do if type(v) == 'function' then seen['slate.' .. k] = true end end\n\
-         for k in pairs(slate.log) do seen['slate.log.' .. k] = true end\n",
+         for k in pairs(slate.log) do seen['slate.log.' .. k] = true end\n\
+         for k in pairs(slate.timeline) do seen['slate.timeline.' .. k] = true end\n",
     );
     for name in slate_lua::API {
         if let Some((kind, method)) = name.split_once(':') {
@@ -350,4 +351,39 @@ fn the_level_rider_moves_the_music_stem_on_each_shot() {
         assert!((talk + 12.0).abs() <= 1.0, "talk: {talk}");
         assert!((outro + 3.0).abs() <= 1.0, "outro: {outro}");
     });
+}
+
+#[test]
+fn scripts_cut_timelines_and_a_refused_edit_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cut.otio");
+    let source = format!(
+        r#"
+        local t = slate.timeline.new("scripted")
+        local v = t:add_track("V1", "video")
+        t:insert(v, 1, {{ media = "a.mp4", duration = 50, rate = 25, name = "a" }})
+        t:insert(v, 2, {{ media = "b.mp4", start = 20, duration = 40, rate = 25, name = "b" }})
+        t:insert(v, 3, {{ gap = 10, rate = 25 }})
+        t:insert(v, 4, {{ media = "c.mp4", duration = 30, rate = 25, name = "c" }})
+        t:add_transition(v, 1, {{ ["in"] = 5, out = 5 }})
+        t:trim(v, 5, 5, 20)
+        -- A transition joins two clips: one before a gap is refused.
+        local ok, err = pcall(function() t:add_transition(v, 3, {{ ["in"] = 30, out = 5 }}) end)
+        assert(not ok and tostring(err):find("tracks%[0%]"), tostring(err))
+        assert(#t:items(v) == 5, "the refused edit changed the track")
+        removed = t:ripple_delete(v, 4)
+        duration = t:duration()
+        assert(t:items(v)[2].kind == "transition")
+        t:save("{out}")
+        "#,
+        out = out.display()
+    );
+    let automation = Automation::from_source("cut.lua", &source, Path::new("."), Options::default()).unwrap();
+    assert_eq!(automation.number("removed"), Some(1.0));
+    // a 50 + b 40 + c 20 frames at 25 fps.
+    assert_eq!(automation.number("duration"), Some(4.4));
+    let saved = slate_edit::from_otio(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved.name, "scripted");
+    assert_eq!(saved.tracks[0].items.len(), 4);
+    assert!(!dir.path().join("cut.otio.partial").exists());
 }

@@ -20,6 +20,7 @@ pub(super) fn install(automation: &Automation, overrides: BTreeMap<String, Strin
     timers(lua, world, &slate)?;
     script(lua, world, &slate, overrides, automation.log.clone())?;
     crate::infer::install(lua, &slate)?;
+    super::timeline::install(lua, &slate)?;
     if let Some(main) = &automation.main {
         slate.set("main", Pipeline(main.clone()))?;
     }

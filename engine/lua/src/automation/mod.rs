@@ -15,6 +15,7 @@ mod api;
 mod objects;
 mod settings;
 mod table;
+mod timeline;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -61,6 +62,18 @@ pub const API: &[&str] = &[
     "Element:get",
     "Element:set",
     "Element:restart",
+    "slate.timeline.load",
+    "slate.timeline.new",
+    "Timeline:add_track",
+    "Timeline:insert",
+    "Timeline:trim",
+    "Timeline:move",
+    "Timeline:ripple_delete",
+    "Timeline:lift",
+    "Timeline:add_transition",
+    "Timeline:items",
+    "Timeline:duration",
+    "Timeline:save",
     "Buffer:get",
     "Buffer:set",
     "Buffer:fields",
