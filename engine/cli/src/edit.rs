@@ -86,7 +86,7 @@ fn summary(timeline: &Timeline, file: &Path) {
             let count = |f: fn(&Item) -> bool| t.items.iter().filter(|i| f(i)).count();
             serde_json::json!({
                 "name": t.name,
-                "kind": format!("{:?}", t.kind).to_lowercase(),
+                "kind": t.kind.name(),
                 "clips": count(|i| matches!(i, Item::Clip(_))),
                 "gaps": count(|i| matches!(i, Item::Gap(_))),
                 "transitions": count(|i| matches!(i, Item::Transition(_))),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::error::EditError;
+use crate::error::{EditError, join};
 use crate::model::{Clip, Item, Kind, Timeline, Track};
 use crate::time::{Range, Rate, Time};
 
@@ -31,14 +31,6 @@ fn refuse(path: &str, message: impl Into<String>) -> EditError {
     EditError::Index {
         path: path.to_owned(),
         message: message.into(),
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
     }
 }
 

@@ -29,3 +29,12 @@ impl EditError {
         }
     }
 }
+
+/// `path.key`, or `key` at the top of a document.
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}

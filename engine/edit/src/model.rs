@@ -28,6 +28,17 @@ pub enum Kind {
     Audio(Option<Stem>),
 }
 
+impl Kind {
+    /// `video`, `audio`, or the stem's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Video => "video",
+            Kind::Audio(None) => "audio",
+            Kind::Audio(Some(stem)) => stem.as_str(),
+        }
+    }
+}
+
 /// The stems of a mix, as `stemmix` names its pads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stem {

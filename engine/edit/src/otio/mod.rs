@@ -112,6 +112,11 @@ mod tests {
         assert_eq!(from_otio(&text), Ok(timeline.clone()));
         // 60 + 45 + 30 + 15 frames: transitions take no time.
         assert_eq!(timeline.duration(), Time::new(150, Rate::whole(30)).seconds());
+        // Where each item plays: a transition around its cut.
+        let at = |frames: i64| Time::new(frames, Rate::whole(30)).seconds();
+        let placed = timeline.tracks[0].placed();
+        let expected = [(0, 60), (50, 20), (60, 45), (100, 5), (105, 30), (135, 15)];
+        assert_eq!(placed, expected.map(|(start, length)| (at(start), at(length))));
     }
 
     /// `cut()` as OTIO JSON, with `edit` applied.

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::EditError;
+use crate::error::{EditError, join};
 use crate::model::{Clip, Effect, Item, Kind, Marker, Stem, Timeline, Title, Track, Transition, Wipe, check_track};
 use crate::time::{Range, Rate, Time};
 
@@ -20,14 +20,6 @@ type Fields = Map<String, Value>;
 /// The schemas (and versions) Slate reads.
 const SUBSET: &str = "Timeline.1, Stack.1, Track.1, Clip.1-2, Gap.1, Transition.1, ExternalReference.1, Marker.1-2, \
                       Effect.1, RationalTime.1, TimeRange.1";
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
 
 impl<'a> Node<'a> {
     /// `value` as an object of one of `schemas`; answers the schema.
