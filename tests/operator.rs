@@ -358,6 +358,16 @@ fn malformed_body(i: usize) -> (String, &'static str) {
     cases[i % cases.len()].clone()
 }
 
+/// POSTs `count` malformed bodies to `path`: each a 400 naming its field.
+fn assert_bodies_refused(server: &Server, path: &str, count: usize, case: fn(usize) -> (String, &'static str)) {
+    for i in 0..count {
+        let (body, field) = case(i);
+        let (code, answer) = http(&server.address, "POST", path, Some(&server.token), body.as_bytes());
+        assert_eq!(code, 400, "{body} -> {answer}");
+        assert_named(&answer, field, &['y'], &body);
+    }
+}
+
 #[test]
 fn malformed_messages_and_bodies_are_refused_by_field_while_pipelines_run() {
     let scratch = tempfile::tempdir().unwrap();
@@ -411,30 +421,8 @@ fn malformed_messages_and_bodies_are_refused_by_field_while_pipelines_run() {
         );
         assert_named(&answer, field, &['x', 'y'], &message);
     }
-    for i in 0..1000 {
-        let (body, field) = malformed_body(i);
-        let (code, answer) = http(
-            &server.address,
-            "POST",
-            "/v1/pipelines",
-            Some(&server.token),
-            body.as_bytes(),
-        );
-        assert_eq!(code, 400, "{body} -> {answer}");
-        assert_named(&answer, field, &['y'], &body);
-    }
-    for i in 0..400 {
-        let (body, field) = malformed_script(i);
-        let (code, answer) = http(
-            &server.address,
-            "POST",
-            "/v1/pipelines/p1/scripts",
-            Some(&server.token),
-            body.as_bytes(),
-        );
-        assert_eq!(code, 400, "{body} -> {answer}");
-        assert_named(&answer, field, &['y'], &body);
-    }
+    assert_bodies_refused(&server, "/v1/pipelines", 1000, malformed_body);
+    assert_bodies_refused(&server, "/v1/pipelines/p1/scripts", 400, malformed_script);
     // A script attached over HTTP tunes the pipeline, then detaches.
     let script = "slate.after(100, function() slate.main:element('src'):set('pattern', 'ball') end)";
     let (code, attached) = http(

@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use crate::error::{ControlError, conflict, invalid};
 use crate::events::Event;
 use crate::graph::{Graph, Output};
+use crate::library::Library;
 use crate::managed::{Made, Managed, Restart, Status};
 use crate::scripts::{Attach, ScriptStatus};
 
@@ -47,8 +48,9 @@ pub struct Control {
     pipelines: Mutex<BTreeMap<String, Arc<Managed>>>,
     next: AtomicU64,
     events: broadcast::Sender<Event>,
-    library: Option<PathBuf>,
-    scripts: Option<PathBuf>,
+    /// The shipped pipelines and scripts.
+    library: Library,
+    scripts: Library,
 }
 
 impl Control {
@@ -59,21 +61,21 @@ impl Control {
             pipelines: Mutex::default(),
             next: AtomicU64::new(1),
             events: broadcast::channel(4096).0,
-            library,
-            scripts: None,
+            library: Library::pipelines(library),
+            scripts: Library::scripts(None),
         }
     }
 
     /// Ships the automation scripts (`*.lua`) in `folder` too: they attach
     /// by name.
     pub fn with_scripts(mut self, folder: PathBuf) -> Control {
-        self.scripts = Some(folder);
+        self.scripts = Library::scripts(Some(folder));
         self
     }
 
     /// The shipped automation scripts' names.
     pub fn shipped_scripts(&self) -> Vec<String> {
-        crate::scripts::shipped(self.scripts.as_ref())
+        self.scripts.names()
     }
 
     /// Attaches a Lua automation script to pipeline `id`: `slate.main` in
@@ -81,7 +83,7 @@ impl Control {
     /// `settings`, with the script's line.
     pub fn attach(&self, id: &str, attach: Attach) -> Result<ScriptStatus, ControlError> {
         let managed = self.get(id)?;
-        let script = crate::scripts::resolve(self.scripts.as_ref(), attach)?;
+        let script = crate::scripts::resolve(&self.scripts, attach)?;
         managed.attach(script)
     }
 
@@ -101,18 +103,7 @@ impl Control {
 
     /// The shipped pipelines' names.
     pub fn shipped(&self) -> Vec<String> {
-        let Some(folder) = &self.library else { return Vec::new() };
-        let mut names: Vec<String> = std::fs::read_dir(folder)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| {
-                let path = entry.path();
-                (path.extension()? == "toml").then(|| path.file_stem()?.to_str().map(str::to_owned))?
-            })
-            .collect();
-        names.sort();
-        names
+        self.library.names()
     }
 
     fn held(&self) -> MutexGuard<'_, BTreeMap<String, Arc<Managed>>> {
@@ -157,23 +148,7 @@ impl Control {
         match source {
             Source::Toml(text) => Ok(("inline".into(), text.clone(), "toml".into())),
             Source::Name(name) => {
-                let shipped = self.shipped();
-                if !shipped.contains(name) {
-                    let hint = match shipped.is_empty() {
-                        true => {
-                            "this server ships none (start it with --pipelines FOLDER); send the file as `toml`".into()
-                        }
-                        false => format!("use one of {}", shipped.join(", ")),
-                    };
-                    return Err(invalid("name", format!("no shipped pipeline `{name}`; {hint}")));
-                }
-                let path = self
-                    .library
-                    .as_ref()
-                    .expect("names come from the library")
-                    .join(format!("{name}.toml"));
-                let text =
-                    std::fs::read_to_string(&path).map_err(|e| invalid("name", format!("{}: {e}", path.display())))?;
+                let (path, text) = self.library.read(name)?;
                 Ok((name.clone(), text, path.display().to_string()))
             }
         }

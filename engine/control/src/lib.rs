@@ -14,6 +14,7 @@ mod control;
 mod error;
 pub mod events;
 mod graph;
+mod library;
 mod managed;
 mod scripts;
 pub mod watch;

@@ -7,7 +7,7 @@
 //! scripts attached again.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -17,6 +17,7 @@ use slate_lua::{Automation, Inbox, LogListener, Options, ScriptError};
 use slate_pipeline::Stop;
 
 use crate::error::{ControlError, conflict, invalid};
+use crate::library::Library;
 
 /// How many scripts one pipeline takes.
 pub const MAX_SCRIPTS: usize = 8;
@@ -161,54 +162,21 @@ fn fault_field(e: &ScriptError, field: &'static str) -> &'static str {
     }
 }
 
-/// The `*.lua` automation scripts in `folder` (not `slate.d.lua`, which
-/// documents the API), by stem.
-pub(crate) fn shipped(folder: Option<&PathBuf>) -> Vec<String> {
-    let Some(folder) = folder else { return Vec::new() };
-    let mut names: Vec<String> = std::fs::read_dir(folder)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().to_str()?.to_owned();
-            let stem = name.strip_suffix(".lua")?;
-            (!stem.ends_with(".d") && entry.path().is_file()).then(|| stem.to_owned())
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 /// The script `attach` asks for, read.
-pub(crate) fn resolve(folder: Option<&PathBuf>, attach: Attach) -> Result<Script, ControlError> {
-    match attach.source {
-        ScriptSource::Lua(text) => Ok(Script {
-            name: "inline".into(),
-            text,
-            folder: folder.cloned().unwrap_or_default(),
-            settings: attach.settings,
-            field: "lua",
-        }),
+pub(crate) fn resolve(library: &Library, attach: Attach) -> Result<Script, ControlError> {
+    let folder = library.folder().map(Path::to_path_buf).unwrap_or_default();
+    let (name, text, field) = match attach.source {
+        ScriptSource::Lua(text) => ("inline".to_owned(), text, "lua"),
         ScriptSource::Name(name) => {
-            let known = shipped(folder);
-            if !known.contains(&name) {
-                let hint = match known.is_empty() {
-                    true => "this server ships none (start it with --scripts FOLDER); send the script as `lua`".into(),
-                    false => format!("use one of {}", known.join(", ")),
-                };
-                return Err(invalid("name", format!("no shipped script `{name}`; {hint}")));
-            }
-            let folder = folder.expect("names come from the folder").clone();
-            let path = folder.join(format!("{name}.lua"));
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| invalid("name", format!("{}: {e}", path.display())))?;
-            Ok(Script {
-                name,
-                text,
-                folder,
-                settings: attach.settings,
-                field: "name",
-            })
+            let (_, text) = library.read(&name)?;
+            (name, text, "name")
         }
-    }
+    };
+    Ok(Script {
+        name,
+        text,
+        folder,
+        settings: attach.settings,
+        field,
+    })
 }
