@@ -40,6 +40,19 @@ fn server(dir: &Path) -> Server {
     serve(&mut command)
 }
 
+/// Makes a pipeline over HTTP: its status.
+fn create(server: &Server, body: Value) -> Value {
+    let (code, made) = http(
+        &server.address,
+        "POST",
+        "/v1/pipelines",
+        Some(&server.token),
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(code, 201, "{made}");
+    made
+}
+
 fn wait_for_state(server: &Server, id: &str, states: &[&str], within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
@@ -143,15 +156,7 @@ fn the_demo_started_over_http_makes_what_slate_run_makes() {
     assert!(output.status.success(), "{}", texts(&output).1);
 
     let server = server(&by_http);
-    let body = json!({ "name": "demo", "duration": "4s", "start": true }).to_string();
-    let (code, made) = http(
-        &server.address,
-        "POST",
-        "/v1/pipelines",
-        Some(&server.token),
-        body.as_bytes(),
-    );
-    assert_eq!(code, 201, "{made}");
+    let made = create(&server, json!({ "name": "demo", "duration": "4s", "start": true }));
     let id = made["id"].as_str().unwrap();
     let done = wait_for_state(&server, id, &["finished", "failed"], Duration::from_secs(60));
     assert_eq!(done["state"], "finished", "{done}");
@@ -374,15 +379,7 @@ fn malformed_messages_and_bodies_are_refused_by_field_while_pipelines_run() {
     let dir = scratch.path();
     let server = server(dir);
     let toml = "[pipeline]\nlinks = [\"src ! out\"]\n[source.src]\nelement = \"videotestsrc\"\nproperties = { is-live = true }\n[sink.out]\nelement = \"fakesink\"\n";
-    let body = json!({ "toml": toml, "start": true }).to_string();
-    let (code, made) = http(
-        &server.address,
-        "POST",
-        "/v1/pipelines",
-        Some(&server.token),
-        body.as_bytes(),
-    );
-    assert_eq!(code, 201, "{made}");
+    let made = create(&server, json!({ "toml": toml, "start": true }));
     assert_eq!(made["id"], "p1");
     let position = || wait_for_state(&server, "p1", &["playing"], Duration::from_secs(10))["position_s"].as_f64();
 

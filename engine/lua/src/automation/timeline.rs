@@ -42,6 +42,15 @@ fn rate(value: f64) -> mlua::Result<Rate> {
     Rate::from_f64(value).map_err(runtime)
 }
 
+/// The rate of the clip at `at` of `track` (from 0): what a script's
+/// frame counts for it are in.
+fn clip_rate(timeline: &slate_edit::Timeline, track: usize, at: usize) -> Option<Rate> {
+    match timeline.tracks.get(track)?.items.get(at)? {
+        Item::Clip(clip) => Some(clip.source.start.rate),
+        _ => None,
+    }
+}
+
 /// `{media, start, duration, rate, name?}` (a clip) or `{gap, rate}`.
 fn item(spec: &Table) -> mlua::Result<Item> {
     let per_second = rate(
@@ -120,14 +129,13 @@ impl UserData for Timeline {
             "trim",
             move |_, t, (track, at, start, duration): (usize, usize, i64, i64)| {
                 let (track, at) = (index(track, "a track")?, index(at, "a position")?);
-                let Some(Item::Clip(clip)) = t.0.tracks.get(track).and_then(|tr| tr.items.get(at)) else {
+                let Some(rate) = clip_rate(&t.0, track, at) else {
                     return Err(runtime(format!(
                         "timeline: track {} has no clip at {}",
                         track + 1,
                         at + 1
                     )));
                 };
-                let rate = clip.source.start.rate;
                 t.0.trim(track, at, Range::new(Time::new(start, rate), Time::new(duration, rate)))
                     .map_err(refused)
             },
@@ -151,14 +159,13 @@ impl UserData for Timeline {
             "add_transition",
             move |_, t, (track, after, spec): (usize, usize, Table)| {
                 let (track, after) = (index(track, "a track")?, index(after, "a position")?);
-                let Some(Item::Clip(clip)) = t.0.tracks.get(track).and_then(|tr| tr.items.get(after)) else {
+                let Some(rate) = clip_rate(&t.0, track, after) else {
                     return Err(runtime(format!(
                         "timeline: a transition goes after a clip; track {} has none at {}",
                         track + 1,
                         after + 1
                     )));
                 };
-                let rate = clip.source.start.rate;
                 let frames = |key: &str| -> mlua::Result<i64> { Ok(spec.get::<Option<i64>>(key)?.unwrap_or(0)) };
                 let transition = Transition {
                     name: spec.get::<Option<String>>("name")?.unwrap_or_default(),
